@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CLOCK_RFC3339_LEN 25	/* "2026-12-03T17:52:09.123Z" + NUL */
+#define CLOCK_RFC3339_LEN 64	/* "2026-12-03T17:52:09Z" + NUL, with room */
 
 int64_t clock_mono_ms(void);
 int64_t clock_wall_ms(void);

@@ -1,0 +1,3 @@
+#ifndef PLEX_TOKEND_API_H
+#define PLEX_TOKEND_API_H
+#endif

@@ -1,0 +1,3 @@
+#include "ac-config.h"
+
+#include "config.h"

@@ -1,0 +1,3 @@
+#ifndef PLEX_TOKEND_ENGINE_H
+#define PLEX_TOKEND_ENGINE_H
+#endif
