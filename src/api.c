@@ -1,3 +1,652 @@
+/*
+ * api.c - the local HTTP API.
+ *
+ * libmicrohttpd runs the sockets in its own threads; every handler here
+ * answers from memory.  A caller that must wait for Plex (cold cache,
+ * min_valid, a forced refresh) is suspended, registered as a waiter with
+ * the engine, and answered when the engine resumes it.
+ */
 #include "ac-config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
 #include "api.h"
+#include "clock.h"
+#include "log.h"
+
+#define API_BODY_MAX 4096
+#define API_CONN_MEMORY (16 * 1024)
+#define API_CONN_LIMIT 1024
+#define API_TIMEOUT 30		/* s, idle connections */
+#define API_THREADS 2
+
+struct api {
+	struct engine *eng;
+	struct MHD_Daemon *d;
+	int port;
+};
+
+/* What a request keeps between calls of the handler. */
+struct req {
+	struct engine_waiter w;
+	struct MHD_Connection *conn;
+	int waited;
+	int too_big;
+	size_t len;
+	char body[API_BODY_MAX + 1];
+};
+
+/* A GET seen once: its second call answers it (keeps keep-alive). */
+static char seen_marker;
+
+/* ------------------------------------------------------------ replies */
+
+struct owned {
+	size_t len;
+	char data[];
+};
+
+static void
+owned_free(void *cls)
+{
+	struct owned *o = cls;
+
+	secret_wipe(o->data, o->len);
+	free(o);
+}
+
+/* Queue body as the answer; the copy is wiped when MHD is done. */
+static enum MHD_Result
+reply(struct MHD_Connection *c, unsigned status, const char *type,
+    const char *body, size_t len, int64_t retry_after)
+{
+	struct MHD_Response *r;
+	struct owned *o;
+	enum MHD_Result ret;
+	char ra[32];
+
+	o = malloc(sizeof(*o) + len + 1);
+	if (o == NULL)
+		return MHD_NO;
+	o->len = len;
+	memcpy(o->data, body, len);
+	r = MHD_create_response_from_buffer_with_free_callback_cls(len,
+	    o->data, owned_free, o);
+	if (r == NULL) {
+		owned_free(o);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (retry_after > 0) {
+		snprintf(ra, sizeof(ra), "%lld",
+		    (long long)((retry_after + 999) / 1000));
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	}
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static const char ctype_json[] = "application/json; charset=utf-8";
+
+static enum MHD_Result
+reply_json(struct MHD_Connection *c, unsigned status, json_t *j,
+    int64_t retry_after)
+{
+	enum MHD_Result ret = MHD_NO;
+	char *s;
+
+	if (j == NULL)
+		return MHD_NO;
+	s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (s != NULL) {
+		ret = reply(c, status, ctype_json, s, strlen(s), retry_after);
+		free(s);
+	}
+	return ret;
+}
+
+static enum MHD_Result
+reply_error(struct MHD_Connection *c, unsigned status, const char *code,
+    const char *message)
+{
+	return reply_json(c, status, json_pack("{s:{s:s,s:s}}", "error",
+	    "code", code, "message", message), 0);
+}
+
+static enum MHD_Result
+reply_405(struct MHD_Connection *c, const char *allow)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	static const char body[] = "{\"error\":{\"code\":\"method_not_allowed"
+	    "\",\"message\":\"method not allowed on this route\"}}";
+
+	r = MHD_create_response_from_buffer(sizeof(body) - 1,
+	    (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype_json);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	ret = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+reply_unavailable(struct MHD_Connection *c, const struct engine_unavail *u)
+{
+	return reply_json(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+	    json_pack("{s:{s:s,s:s}}", "error", "code", u->code, "message",
+	    u->message), u->retry_after);
+}
+
+static int
+accepts_plain(struct MHD_Connection *c)
+{
+	const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_ACCEPT);
+
+	return a != NULL && strstr(a, "text/plain") != NULL &&
+	    strstr(a, "application/json") == NULL;
+}
+
+/* TOKEN, built by hand: a token is [A-Za-z0-9._~+/=-], nothing to escape. */
+static enum MHD_Result
+reply_token(struct MHD_Connection *c, const char *name,
+    struct engine_token *t)
+{
+	char buf[PLEX_TOKEN_MAX + 2 * CLOCK_RFC3339_LEN + 256];
+	char issued[CLOCK_RFC3339_LEN], expires[CLOCK_RFC3339_LEN];
+	int64_t left = (t->expires_at - clock_wall_ms()) / 1000;
+	enum MHD_Result ret;
+	int n;
+
+	if (accepts_plain(c)) {
+		n = snprintf(buf, sizeof(buf), "%s\n", t->token);
+		ret = reply(c, MHD_HTTP_OK, "text/plain; charset=utf-8", buf,
+		    (size_t)n, 0);
+		goto out;
+	}
+	clock_rfc3339(t->issued_at, issued);
+	clock_rfc3339(t->expires_at, expires);
+	n = snprintf(buf, sizeof(buf), "{\"server\":\"%s\",\"token\":\"%s\","
+	    "\"issued_at\":\"%s\",\"expires_at\":\"%s\",\"expires_in\":%lld}",
+	    name, t->token, issued, expires, (long long)(left < 0 ? 0 : left));
+	ret = reply(c, MHD_HTTP_OK, ctype_json, buf, (size_t)n, 0);
+ out:
+	secret_wipe(buf, sizeof(buf));
+	secret_wipe(t->token, sizeof(t->token));
+	return ret;
+}
+
+static json_t *
+json_time(int64_t wall_ms, int valid)
+{
+	char s[CLOCK_RFC3339_LEN];
+
+	if (!valid)
+		return json_null();
+	clock_rfc3339(wall_ms, s);
+	return json_string(s);
+}
+
+static json_t *
+json_str_or_null(const char *s)
+{
+	return s[0] != '\0' ? json_string(s) : json_null();
+}
+
+static json_t *
+status_json(const struct engine_status *st)
+{
+	json_t *err = json_null();
+
+	if (st->last_error_at != 0)
+		err = json_pack("{s:o,s:s}", "at",
+		    json_time(st->last_error_at, 1), "message",
+		    st->last_error);
+	return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:o,s:s}",
+	    "name", st->name, "url", st->url, "state", st->state,
+	    "issued_at", json_time(st->issued_at, st->have),
+	    "expires_at", json_time(st->expires_at, st->have),
+	    "refresh_at", json_time(st->refresh_at, st->have),
+	    "last_verified_at", json_time(st->last_verified_at,
+	    st->last_verified_at != 0),
+	    "machine_identifier", json_str_or_null(st->machine_id),
+	    "server_version", json_str_or_null(st->version),
+	    "consecutive_failures", (json_int_t)st->failures,
+	    "last_error", err,
+	    "restart_detection", st->restart_detection);
+}
+
+/* ------------------------------------------------------------- routes */
+
+static void
+req_suspend(void *arg)
+{
+	struct req *r = arg;
+
+	MHD_suspend_connection(r->conn);
+}
+
+static void
+req_resume(void *arg)
+{
+	struct req *r = arg;
+
+	r->waited = 1;
+	MHD_resume_connection(r->conn);
+}
+
+/* The request's state, made on first need (most GETs never need it). */
+static struct req *
+req_get(struct MHD_Connection *c, void **con_cls)
+{
+	struct req *r;
+
+	if (*con_cls != NULL && *con_cls != &seen_marker)
+		return *con_cls;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	r->conn = c;
+	r->w.suspend = req_suspend;
+	r->w.resume = req_resume;
+	r->w.arg = r;
+	*con_cls = r;
+	return r;
+}
+
+static enum MHD_Result
+route_healthz(struct MHD_Connection *c)
+{
+	static const char ok[] = "{\"status\":\"ok\"}";
+
+	return reply(c, MHD_HTTP_OK, ctype_json, ok, sizeof(ok) - 1, 0);
+}
+
+static enum MHD_Result
+route_readyz(struct api *a, struct MHD_Connection *c)
+{
+	struct engine_status st;
+	json_t *missing = json_array();
+	size_t i;
+
+	for (i = 0; engine_status_at(a->eng, i, &st) == 0; i++)
+		if (!st.ready)
+			json_array_append_new(missing, json_string(st.name));
+	if (json_array_size(missing) == 0) {
+		json_decref(missing);
+		return reply_json(c, MHD_HTTP_OK,
+		    json_pack("{s:s}", "status", "ready"), 0);
+	}
+	return reply_json(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+	    json_pack("{s:s,s:o}", "status", "not_ready", "servers", missing),
+	    0);
+}
+
+static enum MHD_Result
+route_servers(struct api *a, struct MHD_Connection *c)
+{
+	struct engine_status st;
+	json_t *list = json_array();
+	size_t i;
+
+	for (i = 0; engine_status_at(a->eng, i, &st) == 0; i++)
+		json_array_append_new(list, status_json(&st));
+	return reply_json(c, MHD_HTTP_OK, json_pack("{s:o}", "servers", list),
+	    0);
+}
+
+static enum MHD_Result
+route_server(struct api *a, struct MHD_Connection *c, const char *name)
+{
+	struct engine_status st;
+
+	if (engine_status(a->eng, name, &st) == -1)
+		return reply_error(c, MHD_HTTP_NOT_FOUND, "unknown_server",
+		    "no server of that name is configured");
+	return reply_json(c, MHD_HTTP_OK, status_json(&st), 0);
+}
+
+/* The tail of both token routes: serve, wait, or say why not. */
+static enum MHD_Result
+token_answer(struct MHD_Connection *c, const char *name,
+    enum engine_answer ans, struct engine_token *t,
+    const struct engine_unavail *u)
+{
+	switch (ans) {
+	case ENGINE_SERVE:
+		return reply_token(c, name, t);
+	case ENGINE_WAIT:
+		return MHD_YES;
+	case ENGINE_UNAVAILABLE:
+		return reply_unavailable(c, u);
+	case ENGINE_TOO_LONG:
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_query",
+		    "min_valid must be shorter than the token lifetime");
+	default:
+		return reply_error(c, MHD_HTTP_NOT_FOUND, "unknown_server",
+		    "no server of that name is configured");
+	}
+}
+
+static enum MHD_Result
+route_token(struct api *a, struct MHD_Connection *c, const char *name,
+    void **con_cls)
+{
+	const char *mv = MHD_lookup_connection_value(c,
+	    MHD_GET_ARGUMENT_KIND, "min_valid");
+	struct engine_unavail u;
+	struct engine_token t;
+	enum engine_answer ans;
+	int64_t min_valid = 0;
+	struct req *r;
+
+	if (mv != NULL && cfg_parse_duration(mv, &min_valid) == -1)
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_query",
+		    "min_valid: expected a duration such as 90s, 5m or 1h");
+	r = *con_cls != &seen_marker ? *con_cls : NULL;
+	ans = engine_token(a->eng, name, min_valid, r != NULL && r->waited,
+	    r != NULL ? &r->w : NULL, &t, &u);
+	if (ans == ENGINE_WAIT && r == NULL) {
+		/* first time this caller must wait: now it needs a waiter */
+		r = req_get(c, con_cls);
+		if (r == NULL)
+			return MHD_NO;
+		ans = engine_token(a->eng, name, min_valid, 0, &r->w, &t,
+		    &u);
+	}
+	return token_answer(c, name, ans, &t, &u);
+}
+
+/* The body of a refresh: empty, or {"rejected":"TOKEN"}. */
+static int
+parse_rejected(struct req *r, const char **tok, size_t *len)
+{
+	json_t *j, *v;
+
+	*tok = NULL;
+	*len = 0;
+	if (r->len == 0)
+		return 0;
+	j = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, NULL);
+	if (j == NULL || !json_is_object(j)) {
+		json_decref(j);
+		return -1;
+	}
+	v = json_object_get(j, "rejected");
+	if (v != NULL && (!json_is_string(v) ||
+	    json_string_length(v) > PLEX_TOKEN_MAX)) {
+		json_decref(j);
+		return -1;
+	}
+	if (v != NULL) {
+		/* keep the bytes in our own buffer, which is wiped */
+		*len = json_string_length(v);
+		memcpy(r->body, json_string_value(v), *len);
+		*tok = r->body;
+	}
+	json_decref(j);
+	return 0;
+}
+
+static enum MHD_Result
+route_refresh(struct api *a, struct MHD_Connection *c, const char *name,
+    struct req *r)
+{
+	struct engine_unavail u;
+	struct engine_token t;
+	enum engine_answer ans;
+	const char *rej = NULL;
+	size_t rejlen = 0;
+
+	if (r->too_big)
+		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
+		    "body_too_large", "request bodies are limited to 4 KiB");
+	if (!r->waited && parse_rejected(r, &rej, &rejlen) == -1)
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_body",
+		    "expected an empty body or {\"rejected\":\"TOKEN\"}");
+	if (r->waited)
+		r->len = 0;
+	ans = engine_refresh(a->eng, name, rej, rejlen, r->waited, &r->w,
+	    &t, &u);
+	return token_answer(c, name, ans, &t, &u);
+}
+
+/* ---------------------------------------------------------- dispatch */
+
+enum route {
+	R_NONE, R_HEALTHZ, R_READYZ, R_SERVERS, R_SERVER, R_TOKEN,
+	R_REFRESH
+};
+
+/* Split /v1/servers/NAME[/token[/refresh]]. */
+static enum route
+route_of(const char *url, char name[CFG_NAME_MAX + 1])
+{
+	static const char pfx[] = "/v1/servers/";
+	const char *p, *slash;
+	size_t n;
+
+	if (strcmp(url, "/healthz") == 0)
+		return R_HEALTHZ;
+	if (strcmp(url, "/readyz") == 0)
+		return R_READYZ;
+	if (strcmp(url, "/v1/servers") == 0)
+		return R_SERVERS;
+	if (strncmp(url, pfx, sizeof(pfx) - 1) != 0)
+		return R_NONE;
+	p = url + sizeof(pfx) - 1;
+	slash = strchr(p, '/');
+	n = slash != NULL ? (size_t)(slash - p) : strlen(p);
+	if (n == 0 || n > CFG_NAME_MAX)
+		return R_NONE;
+	memcpy(name, p, n);
+	name[n] = '\0';
+	if (!cfg_valid_name(name))
+		return R_NONE;
+	if (slash == NULL)
+		return R_SERVER;
+	if (strcmp(slash, "/token") == 0)
+		return R_TOKEN;
+	if (strcmp(slash, "/token/refresh") == 0)
+		return R_REFRESH;
+	return R_NONE;
+}
+
+static enum MHD_Result
+dispatch(struct api *a, struct MHD_Connection *c, const char *url,
+    const char *method, void **con_cls)
+{
+	char name[CFG_NAME_MAX + 1];
+	enum route rt = route_of(url, name);
+	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+
+	if (rt == R_NONE)
+		return reply_error(c, MHD_HTTP_NOT_FOUND, "not_found",
+		    "no such route");
+	if (rt == R_REFRESH && strcmp(method, "POST") != 0)
+		return reply_405(c, "POST");
+	if (rt != R_REFRESH && !get)
+		return reply_405(c, "GET, HEAD");
+	switch (rt) {
+	case R_HEALTHZ:
+		return route_healthz(c);
+	case R_READYZ:
+		return route_readyz(a, c);
+	case R_SERVERS:
+		return route_servers(a, c);
+	case R_SERVER:
+		return route_server(a, c, name);
+	case R_TOKEN:
+		return route_token(a, c, name, con_cls);
+	default:
+		return route_refresh(a, c, name, *con_cls);
+	}
+}
+
+/* Gather a request body, at most API_BODY_MAX bytes of it. */
+static enum MHD_Result
+take_body(struct req *r, const char *data, size_t *size)
+{
+	if (r->len + *size > API_BODY_MAX)
+		r->too_big = 1;
+	else {
+		memcpy(r->body + r->len, data, *size);
+		r->len += *size;
+	}
+	*size = 0;
+	return MHD_YES;
+}
+
+static enum MHD_Result
+handler(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **con_cls)
+{
+	struct api *a = cls;
+	struct req *r;
+
+	if (*con_cls == NULL) {
+		if (strcmp(method, "POST") != 0) {
+			*con_cls = &seen_marker;
+			return MHD_YES;
+		}
+		r = req_get(c, con_cls);
+		return r != NULL ? MHD_YES : MHD_NO;
+	}
+	if (*upload_size != 0) {
+		if (*con_cls == &seen_marker) {
+			*upload_size = 0;	/* a body where none belongs */
+			return MHD_YES;
+		}
+		return take_body(*con_cls, upload, upload_size);
+	}
+	if (log_enabled(LOGL_DEBUG))
+		log_debug("api: %s %s", method, url);
+	return dispatch(a, c, url, method, con_cls);
+}
+
+static void
+completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *con_cls;
+
+	if (r == NULL || *con_cls == &seen_marker)
+		return;
+	secret_wipe(r->body, sizeof(r->body));
+	free(r);
+	*con_cls = NULL;
+}
+
+/* ------------------------------------------------------------- daemon */
+
+static int
+api_sockaddr(const char *address, int port, struct sockaddr_storage *ss,
+    unsigned *flags)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (strcmp(address, "localhost") == 0)
+		address = "127.0.0.1";
+	if (inet_pton(AF_INET, address, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, address, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		*flags |= MHD_USE_IPv6;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+api_bound_port(struct MHD_Daemon *d)
+{
+	const union MHD_DaemonInfo *info;
+
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	return info != NULL ? info->port : -1;
+}
+
+struct api *
+api_start(struct engine *e, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD |
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
+	struct sockaddr_storage ss;
+	struct api *a;
+
+	if (api_sockaddr(cfg->listen.address, cfg->listen.port, &ss,
+	    &flags) == -1) {
+		snprintf(err, errlen, "listen.address %s: not an IP address",
+		    cfg->listen.address);
+		return NULL;
+	}
+	a = calloc(1, sizeof(*a));
+	if (a == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	a->eng = e;
+	a->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, a,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)API_THREADS,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_CONN_LIMIT,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_TIMEOUT,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, a,
+	    MHD_OPTION_END);
+	if (a->d == NULL) {
+		snprintf(err, errlen, "cannot listen on %s port %d (in use, "
+		    "or not an address of this host?)", cfg->listen.address,
+		    cfg->listen.port);
+		free(a);
+		return NULL;
+	}
+	a->port = api_bound_port(a->d);
+	return a;
+}
+
+int
+api_port(const struct api *a)
+{
+	return a->port;
+}
+
+void
+api_quiesce(struct api *a)
+{
+	if (a != NULL && a->d != NULL)
+		MHD_quiesce_daemon(a->d);
+}
+
+void
+api_stop(struct api *a)
+{
+	if (a == NULL)
+		return;
+	if (a->d != NULL)
+		MHD_stop_daemon(a->d);
+	free(a);
+}

@@ -1,3 +1,25 @@
+/*
+ * api.h - the local HTTP API (libmicrohttpd), as DESIGN.md "Local API".
+ * Request handlers read through engine.c and never wait on the network:
+ * a caller that must wait for a renewal is suspended and resumed.
+ */
 #ifndef PLEX_TOKEND_API_H
 #define PLEX_TOKEND_API_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "engine.h"
+
+struct api;
+
+/* Listen on cfg's address and port.  NULL with a reason on failure. */
+struct api *api_start(struct engine *e, const struct config *cfg,
+    char *err, size_t errlen);
+/* The TCP port actually bound (useful with port = 0). */
+int api_port(const struct api *a);
+/* Stop accepting; requests in flight may finish. */
+void api_quiesce(struct api *a);
+void api_stop(struct api *a);
+
 #endif

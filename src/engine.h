@@ -1,3 +1,109 @@
+/*
+ * engine.h - the driver: one thread runs a curl multi loop for every
+ * server, asks each server's state machine (token.c) what to do, does
+ * it, reports the outcome, and decides what gets logged, persisted and
+ * written to sinks.
+ *
+ * The local API reads through engine_token() and friends.  They take a
+ * server's mutex for a copy and never wait on the network; a caller
+ * that must wait for the request in flight gets ENGINE_WAIT after its
+ * waiter's suspend() ran, and its resume() is called once the server
+ * has nothing in flight any more.  A caller that passes no waiter
+ * learns ENGINE_WAIT without being registered, and asks again with one.
+ */
 #ifndef PLEX_TOKEND_ENGINE_H
 #define PLEX_TOKEND_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "plex.h"
+
+struct engine;
+
+struct engine_waiter {
+	void (*suspend)(void *arg);	/* called under the server's lock */
+	void (*resume)(void *arg);	/* called with no lock held */
+	void *arg;
+	struct engine_waiter *next;
+};
+
+enum engine_answer {
+	ENGINE_SERVE,
+	ENGINE_WAIT,
+	ENGINE_UNAVAILABLE,
+	ENGINE_NOSERVER,
+	ENGINE_TOO_LONG			/* min_valid >= lifetime */
+};
+
+struct engine_token {
+	char token[PLEX_TOKEN_MAX + 1];	/* a secret: wipe after use */
+	size_t len;
+	int64_t issued_at;		/* wall ms */
+	int64_t expires_at;		/* wall ms */
+};
+
+struct engine_unavail {
+	int64_t retry_after;		/* ms */
+	char code[32];			/* "server_down", "admin_token_refused" */
+	char message[512];
+};
+
+struct engine_status {
+	char name[CFG_NAME_MAX + 1];
+	char url[512];
+	const char *state;
+	int have;			/* the times below are meaningful */
+	int64_t issued_at, expires_at, refresh_at;	/* wall ms */
+	int64_t last_verified_at;	/* wall ms, 0 never */
+	char machine_id[PLEX_FIELD_MAX];
+	char version[PLEX_FIELD_MAX];
+	unsigned failures;
+	int64_t last_error_at;		/* wall ms, 0 none */
+	char last_error[256];
+	const char *restart_detection;
+	int ready;			/* a token can be served now */
+};
+
+/* Takes ownership of cfg.  NULL with a reason when it cannot start. */
+struct engine *engine_new(struct config *cfg, const char *client_id,
+    char *err, size_t errlen);
+int engine_start(struct engine *e, char *err, size_t errlen);
+/* Stop the thread, wake every waiter, persist.  Then engine_free(). */
+void engine_stop(struct engine *e);
+void engine_free(struct engine *e);
+
+/*
+ * Swap in a new configuration (ownership passes).  Servers whose url
+ * and admin token are unchanged keep their token.  Blocks until the
+ * engine thread has applied it.
+ */
+void engine_reload(struct engine *e, struct config *cfg);
+const struct config *engine_config(const struct engine *e);
+
+/* Wait until every server has a first outcome, or timeout_ms passed. */
+int engine_wait_settled(struct engine *e, int64_t timeout_ms);
+
+enum engine_answer engine_token(struct engine *e, const char *name,
+    int64_t min_valid, int waited, struct engine_waiter *w,
+    struct engine_token *out, struct engine_unavail *why);
+/*
+ * A caller saw the token refused; rejected (may be NULL) is the token
+ * it saw.  Coalesced and bounded as DESIGN.md says.
+ */
+enum engine_answer engine_refresh(struct engine *e, const char *name,
+    const char *rejected, size_t rejected_len, int waited,
+    struct engine_waiter *w, struct engine_token *out,
+    struct engine_unavail *why);
+/* Drop a waiter that gave up (its connection closed). */
+void engine_forget(struct engine *e, const char *name,
+    struct engine_waiter *w);
+
+/* Status of server i (0-based) or of the named one; -1 if none. */
+int engine_status_at(struct engine *e, size_t i, struct engine_status *st);
+int engine_status(struct engine *e, const char *name,
+    struct engine_status *st);
+int engine_has_server(struct engine *e, const char *name);
+
 #endif

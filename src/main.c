@@ -1,2 +1,235 @@
+/*
+ * main.c - plex-tokend: parse the command line, load the configuration,
+ * harden the process, start the engine and the API, then wait for
+ * signals: SIGHUP reloads, SIGTERM and SIGINT stop.
+ */
 #include "ac-config.h"
-int main(void) { return 0; }
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "clock.h"
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "plex.h"
+#include "store.h"
+
+#define DEFAULT_CONFIG SYSCONFDIR "/plex-tokend/plex-tokend.conf"
+#define STOP_GRACE_MS 5000
+
+struct options {
+	const char *config;
+	int level;		/* -1: from the file */
+	int check;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: plex-tokend [-c FILE] [-l LEVEL] [-t] [-V] [-h]\n"
+	    "  -c, --config FILE       configuration (default %s)\n"
+	    "  -l, --log-level LEVEL   error|warning|notice|info|debug\n"
+	    "  -t, --check-config      validate the configuration and exit\n"
+	    "  -V, --version           print the version and exit\n"
+	    "  -h, --help              print this help and exit\n",
+	    DEFAULT_CONFIG);
+}
+
+static void
+parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "check-config", no_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch;
+
+	o->config = DEFAULT_CONFIG;
+	o->level = -1;
+	o->check = 0;
+	while ((ch = getopt_long(argc, argv, "c:l:tVh", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'l':
+			o->level = log_level_parse(optarg);
+			if (o->level == -1) {
+				fprintf(stderr, "plex-tokend: unknown log "
+				    "level %s\n", optarg);
+				exit(1);
+			}
+			break;
+		case 't':
+			o->check = 1;
+			break;
+		case 'V':
+			printf("plex-tokend %s\n", PACKAGE_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(1);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		exit(1);
+	}
+}
+
+static struct config *
+load_config(const struct options *o)
+{
+	struct config *cfg = NULL;
+	char err[CFG_ERR_LEN];
+
+	if (cfg_load(o->config, &cfg, err, sizeof(err)) == -1) {
+		if (o->check)
+			fprintf(stderr, "%s\n", err);
+		else
+			log_error("%s", err);
+		exit(1);
+	}
+	if (o->check) {
+		cfg_free(cfg);
+		exit(0);
+	}
+	log_setlevel(o->level != -1 ? o->level : cfg->log_level);
+	return cfg;
+}
+
+/* Facts the operator should know at start. */
+static void
+warn_config(const struct config *cfg)
+{
+	size_t i;
+
+	if (cfg->nclients == 0)
+		log_warnx("no clients configured: any local process may ask "
+		    "for a token; add a clients section to require keys");
+	for (i = 0; i < cfg->nservers; i++)
+		if (!cfg->servers[i].verify_tls)
+			log_warnx("%s: TLS certificate verification is off "
+			    "(verify_tls = false)", cfg->servers[i].name);
+	if (cfg->state_directory == NULL)
+		log_notice("state_directory is empty: tokens are not kept "
+		    "across restarts");
+}
+
+/* Keep secrets out of core dumps and away from ptrace by others. */
+static void
+harden(void)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		log_warn("prctl(PR_SET_DUMPABLE)");
+}
+
+/* Block the signals we wait for, before any thread inherits the mask. */
+static void
+block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static struct engine *
+start_engine(struct config *cfg)
+{
+	char id[STORE_UUID_LEN], err[STORE_ERR_LEN];
+	struct engine *e;
+
+	if (store_client_id(cfg->state_directory, id, err,
+	    sizeof(err)) == -1) {
+		log_warnx("client identifier: %s; using a new one for this "
+		    "run", err);
+		store_client_id(NULL, id, err, sizeof(err));
+	}
+	e = engine_new(cfg, id, err, sizeof(err));
+	if (e == NULL)
+		log_fatalx("cannot start: %s", err);
+	if (engine_start(e, err, sizeof(err)) == -1)
+		log_fatalx("cannot start: %s", err);
+	return e;
+}
+
+static void
+reload(const struct options *o, struct engine *e)
+{
+	struct config *cfg = NULL;
+	char err[CFG_ERR_LEN];
+
+	if (cfg_load(o->config, &cfg, err, sizeof(err)) == -1) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "%s", err);
+		return;
+	}
+	log_setlevel(o->level != -1 ? o->level : cfg->log_level);
+	engine_reload(e, cfg);
+	log_notice("configuration reloaded from %s", o->config);
+}
+
+static void
+stop(struct api *a, struct engine *e)
+{
+	log_notice("stopping");
+	api_quiesce(a);
+	engine_stop(e);
+	api_stop(a);
+	engine_free(e);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct config *cfg;
+	struct engine *e;
+	struct api *a;
+	char err[512];
+	sigset_t set;
+	int sig = 0;
+
+	log_init();
+	parse_args(argc, argv, &o);
+	cfg = load_config(&o);
+	harden();
+	block_signals(&set);
+	if (plex_global_init() == -1)
+		log_fatalx("cannot initialise libcurl");
+	warn_config(cfg);
+	e = start_engine(cfg);
+	a = api_start(e, engine_config(e), err, sizeof(err));
+	if (a == NULL)
+		log_fatalx("cannot start the API: %s", err);
+	log_notice("plex-tokend %s listening on %s port %d", PACKAGE_VERSION,
+	    engine_config(e)->listen.address, api_port(a));
+	while (sig != SIGTERM && sig != SIGINT) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP)
+			reload(&o, e);
+	}
+	stop(a, e);
+	plex_global_cleanup();
+	return 0;
+}
