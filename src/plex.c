@@ -536,6 +536,8 @@ body_reserve(struct plex_req *r, size_t need)
 	cap = r->cap == 0 ? PLEX_BODY_CHUNK : r->cap;
 	while (cap < need)
 		cap *= 2;
+	if (cap > PLEX_BODY_MAX + 1 && need <= PLEX_BODY_MAX + 1)
+		cap = PLEX_BODY_MAX + 1;
 	nb = malloc(cap);
 	if (nb == NULL)
 		return -1;
@@ -890,27 +892,30 @@ finish_body(struct plex_req *r, struct plex_result *res)
 void
 plex_req_finish(struct plex_req *r, CURLcode cc, struct plex_result *res)
 {
-	int toobig;
+	int cut;
 
 	memset(res, 0, sizeof(*res));
 	(void)curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE,
 	    &res->status);
 	(void)curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &res->seconds);
-	toobig = r->toobig || cc == CURLE_FILESIZE_EXCEEDED;
+	/* we cut it: past PLEX_BODY_MAX, or Content-Length said so */
+	cut = r->toobig || cc == CURLE_FILESIZE_EXCEEDED;
 	if (r->nomem) {
 		res->err = PLEX_ERR_NOMEM;
 		reasonf(res->reason, sizeof(res->reason),
 		    "out of memory reading the answer");
-	} else if (toobig && (res->status == 0 || is2xx(res->status))) {
+	} else if (cut && res->status != 0 && !is2xx(res->status))
+		finish_status(res);
+	else if (cut && (r->keep_body || res->status == 0)) {
 		res->err = PLEX_ERR_TOOBIG;
 		reasonf(res->reason, sizeof(res->reason),
 		    "answer larger than %d bytes", PLEX_BODY_MAX);
-	} else if (cc != CURLE_OK && !toobig)
+	} else if (cc != CURLE_OK && !cut)
 		finish_curl(r, cc, res);
 	else if (!is2xx(res->status))
 		finish_status(res);
 	else
-		finish_body(r, res);
+		finish_body(r, res);	/* a verify cut short is fine */
 	body_reset(r);
 	r->errbuf[0] = '\0';
 }

@@ -561,6 +561,12 @@ START_TEST(test_live_toobig)
 	srv_join();
 	ck_assert_msg(res.err == PLEX_ERR_TOOBIG, "%s", res.reason);
 
+	/* a verify reads the status only */
+	srv_start(SRV_BIG_NOLEN, NULL);
+	run(PLEX_REQ_VERIFY, TRANSIENT, &res);
+	srv_join();
+	ck_assert_msg(res.err == PLEX_OK, "%s", res.reason);
+
 	/* a huge error page is still that error */
 	page = malloc(n + 128);
 	ck_assert(page != NULL);
