@@ -126,6 +126,16 @@ tok_fetch_due(const struct tok *t, int64_t now)
 	return t->want_fetch || !t->have || now >= t->refresh_at;
 }
 
+/*
+ * FAILURE was announced: fetches fail and no token is left to verify.
+ * t->state cannot tell, as it reads REFRESHING while a fetch is out.
+ */
+static int
+tok_failing(const struct tok *t)
+{
+	return t->failures > 0 && t->verify_at == TOK_NEVER;
+}
+
 enum tok_action
 tok_next(struct tok *t, int64_t now, int64_t *deadline)
 {
@@ -137,16 +147,15 @@ tok_next(struct tok *t, int64_t now, int64_t *deadline)
 		return TOK_ACT_NONE;
 	if (tok_fetch_due(t, now) && now >= t->retry_at)
 		return TOK_ACT_FETCH;
-	if (t->have && now >= t->verify_at)
+	if (tok_usable(t, now, 0) && now >= t->verify_at)
 		return TOK_ACT_VERIFY;
 
 	when = tok_fetch_due(t, now) ? t->retry_at : t->refresh_at;
 	if (t->retry_at > when)
 		when = t->retry_at;
-	if (t->have) {
+	if (tok_usable(t, now, 0)) {
 		when = min64(when, t->verify_at);
-		if (t->expires_at > now)
-			when = min64(when, t->expires_at);
+		when = min64(when, t->expires_at);
 	}
 	*deadline = when;
 	return TOK_ACT_NONE;
@@ -165,7 +174,7 @@ tok_fetch_ok(struct tok *t, int64_t now)
 	unsigned ev = TOK_EV_REFRESH;
 	int64_t jitter;
 
-	if (t->state == TOK_FAILING)
+	if (tok_failing(t))
 		ev |= TOK_EV_RECOVERED;
 	if (t->down)
 		ev |= TOK_EV_UP;
@@ -192,7 +201,7 @@ tok_fetch_ok(struct tok *t, int64_t now)
 unsigned
 tok_fetch_failed(struct tok *t, enum tok_fail why, int64_t now)
 {
-	enum tok_state before = t->state;
+	int failing = tok_failing(t);
 	unsigned ev = 0;
 
 	t->in_flight = TOK_ACT_NONE;
@@ -211,9 +220,10 @@ tok_fetch_failed(struct tok *t, enum tok_fail why, int64_t now)
 		t->down = 1;
 		ev |= TOK_EV_DOWN;
 	}
+	if (!tok_usable(t, now, 0))
+		t->verify_at = TOK_NEVER;
 	tok_update(t, now);
-	if (t->state == TOK_FAILING && before != TOK_FAILING &&
-	    !(ev & TOK_EV_FAILURE))
+	if (t->state == TOK_FAILING && !failing)
 		ev |= TOK_EV_FAILURE;
 	return ev;
 }
@@ -242,6 +252,10 @@ tok_verify_ok(struct tok *t, int64_t now)
 unsigned
 tok_invalidate(struct tok *t, int64_t now)
 {
+	/* the token was all that kept failing fetches from FAILING */
+	unsigned ev = t->failures > 0 && t->verify_at != TOK_NEVER ?
+	    TOK_EV_FAILURE : 0;
+
 	t->have = 0;
 	t->verified = 0;
 	t->want_fetch = 1;
@@ -249,7 +263,7 @@ tok_invalidate(struct tok *t, int64_t now)
 	if (!t->admin_refused)
 		t->retry_at = now;
 	tok_update(t, now);
-	return TOK_EV_RESTART;
+	return ev | TOK_EV_RESTART;
 }
 
 unsigned
@@ -301,8 +315,12 @@ tok_demand(struct tok *t, int64_t now, int64_t min_valid, int waited,
 		return TOK_SERVE;
 	if (waited)
 		return tok_unavailable(t, now, retry_after);
-	if (t->in_flight != TOK_ACT_NONE)
+	if (t->in_flight != TOK_ACT_NONE) {
+		/* a verify brings no fresher token: fetch one after it */
+		if (!tok_usable(t, now, min_valid))
+			t->want_fetch = 1;
 		return TOK_WAIT;
+	}
 	if (now < t->retry_at)
 		return tok_unavailable(t, now, retry_after);
 	t->want_fetch = 1;
