@@ -154,8 +154,8 @@ static const char	*port_file;
 static const char	*admin_file;
 static int		 quiet;
 static int		 no_eventsource;
-static unsigned int	 plex_port;
-static unsigned int	 ctl_port;
+static atomic_uint	 plex_port;
+static atomic_uint	 ctl_port;
 static uint64_t		 seed;
 static int		 have_seed;
 
@@ -1152,7 +1152,6 @@ daemon_start(unsigned int port, MHD_AccessHandlerCallback handler,
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler,
 	    NULL, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&sa,
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
 	    MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 	    MHD_OPTION_THREAD_STACK_SIZE, STACK_SIZE,
@@ -1170,25 +1169,29 @@ daemon_port(struct MHD_Daemon *d)
 	return di != NULL ? di->port : 0;
 }
 
-/* Starts the Plex listener, retrying a busy port for 2 s.  ctl_lock. */
+/*
+ * Starts the Plex listener; tries times, STEP_MS apart, as the port
+ * may be busy for a moment after a stop.  Under ctl_lock.
+ */
 static int
-plex_start(void)
+plex_start(int tries)
 {
 	int i;
 
 	atomic_store(&plex_stopping, 0);
-	for (i = 0; i < START_TRIES && plex_daemon == NULL; i++) {
+	for (i = 0; i < tries && plex_daemon == NULL; i++) {
 		if (atomic_load(&quitting))
 			return -1;
 		if (i > 0)
 			sleep_ms(STEP_MS);
-		plex_daemon = daemon_start(plex_port, plex_handler, NULL);
-		if (plex_port == 0)
+		plex_daemon = daemon_start(atomic_load(&plex_port),
+		    plex_handler, NULL);
+		if (atomic_load(&plex_port) == 0)
 			break;
 	}
 	if (plex_daemon == NULL)
 		return -1;
-	plex_port = daemon_port(plex_daemon);
+	atomic_store(&plex_port, daemon_port(plex_daemon));
 	atomic_store(&up_since_ms, clock_ms(CLOCK_REALTIME));
 	atomic_store(&plex_up, 1);
 	return 0;
@@ -1281,8 +1284,9 @@ ctl_stats(struct MHD_Connection *c, struct ctl_req *q)
 	    json_integer(atomic_load(&generation)));
 	json_object_set_new(o, "up_since_ms",
 	    json_integer(atomic_load(&up_since_ms)));
-	json_object_set_new(o, "port", json_integer(plex_port));
-	json_object_set_new(o, "ctl_port", json_integer(ctl_port));
+	json_object_set_new(o, "port", json_integer(atomic_load(&plex_port)));
+	json_object_set_new(o, "ctl_port",
+	    json_integer(atomic_load(&ctl_port)));
 	stats_modes(o);
 	pthread_mutex_lock(&id_lock);
 	json_object_set_new(o, "last_client_id", jstr(last_client_id));
@@ -1312,7 +1316,7 @@ ctl_up_answer(struct MHD_Connection *c)
 	    "up", atomic_load(&plex_up),
 	    "generation", (json_int_t)atomic_load(&generation),
 	    "up_since_ms", (json_int_t)atomic_load(&up_since_ms),
-	    "port", (int)plex_port));
+	    "port", (int)atomic_load(&plex_port)));
 }
 
 static enum MHD_Result
@@ -1330,12 +1334,12 @@ ctl_restart(struct MHD_Connection *c, struct ctl_req *q)
 	atomic_fetch_add(&generation, 1);
 	rc = wait_unless_quit(down);
 	if (rc == 0)
-		rc = plex_start();
+		rc = plex_start(START_TRIES);
 	pthread_mutex_unlock(&ctl_lock);
 	if (rc != 0)
 		return ctl_error(c, 503, "the Plex listener is not back");
 	logmsg("restarted: generation %u, port %u",
-	    atomic_load(&generation), plex_port);
+	    atomic_load(&generation), atomic_load(&plex_port));
 	return ctl_up_answer(c);
 }
 
@@ -1356,11 +1360,11 @@ ctl_up(struct MHD_Connection *c, struct ctl_req *q)
 
 	pthread_mutex_lock(&ctl_lock);
 	if (plex_daemon == NULL)
-		rc = plex_start();
+		rc = plex_start(START_TRIES);
 	pthread_mutex_unlock(&ctl_lock);
 	if (rc != 0)
 		return ctl_error(c, 503, "cannot listen on the Plex port");
-	logmsg("up: port %u", plex_port);
+	logmsg("up: port %u", atomic_load(&plex_port));
 	return ctl_up_answer(c);
 }
 
@@ -1533,7 +1537,8 @@ set_opt(int ch, const char *arg)
 	if (ch == 'p' || ch == 'c') {
 		if (parse_long(arg, 0, 65535, &v) != 0)
 			return -1;
-		*(ch == 'p' ? &plex_port : &ctl_port) = (unsigned int)v;
+		atomic_store(ch == 'p' ? &plex_port : &ctl_port,
+		    (unsigned int)v);
 	} else if (ch == 'd' || ch == 'i') {
 		if (parse_long(arg, ch == 'd' ? 0 : 1, MS_MAX, &v) != 0)
 			return -1;
@@ -1647,7 +1652,8 @@ announce(void)
 	FILE *f;
 	int ok;
 
-	snprintf(line, sizeof(line), "%u %u\n", plex_port, ctl_port);
+	snprintf(line, sizeof(line), "%u %u\n", atomic_load(&plex_port),
+	    atomic_load(&ctl_port));
 	if (port_file != NULL) {
 		snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", port_file,
 		    (long)getpid());
@@ -1678,20 +1684,21 @@ listen_all(void)
 	int rc;
 
 	pthread_mutex_lock(&ctl_lock);
-	rc = plex_start();
+	rc = plex_start(1);
 	pthread_mutex_unlock(&ctl_lock);
 	if (rc != 0) {
 		fprintf(stderr, "plex-sim: cannot listen on 127.0.0.1:%u\n",
-		    plex_port);
+		    atomic_load(&plex_port));
 		return -1;
 	}
-	ctl_daemon = daemon_start(ctl_port, ctl_handler, ctl_done);
+	ctl_daemon = daemon_start(atomic_load(&ctl_port), ctl_handler,
+	    ctl_done);
 	if (ctl_daemon == NULL) {
 		fprintf(stderr, "plex-sim: cannot listen on 127.0.0.1:%u\n",
-		    ctl_port);
+		    atomic_load(&ctl_port));
 		return -1;
 	}
-	ctl_port = daemon_port(ctl_daemon);
+	atomic_store(&ctl_port, daemon_port(ctl_daemon));
 	return 0;
 }
 
