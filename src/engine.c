@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,7 @@ struct engine {
 	pthread_cond_t cond;
 	struct config *pending;		/* a reload waiting for the loop */
 	int reload_done;
+	_Atomic int64_t heartbeat;	/* mono ms of the loop's last turn */
 };
 
 static int64_t srv_step(struct srv *s, int64_t now);
@@ -529,6 +531,7 @@ engine_turn(struct engine *e)
 	size_t i;
 	int running, left;
 
+	atomic_store(&e->heartbeat, now);
 	pthread_mutex_lock(&e->mu);
 	pending = e->pending;
 	e->pending = NULL;
@@ -649,6 +652,7 @@ engine_start(struct engine *e, char *err, size_t errlen)
 {
 	int rc;
 
+	atomic_store(&e->heartbeat, clock_mono_ms());
 	rc = pthread_create(&e->thread, NULL, engine_main, e);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot start a thread: %s",
@@ -808,6 +812,12 @@ engine_all_settled(struct engine *e)
 	}
 	pthread_rwlock_unlock(&e->table);
 	return all;
+}
+
+int64_t
+engine_heartbeat(struct engine *e)
+{
+	return atomic_load(&e->heartbeat);
 }
 
 int

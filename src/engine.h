@@ -84,6 +84,11 @@ const struct config *engine_config(const struct engine *e);
 
 /* Wait until every server has a first outcome, or timeout_ms passed. */
 int engine_wait_settled(struct engine *e, int64_t timeout_ms);
+/*
+ * The monotonic ms of the engine loop's last turn; it turns at least
+ * once a second, so an old heartbeat means the thread is stuck.
+ */
+int64_t engine_heartbeat(struct engine *e);
 
 enum engine_answer engine_token(struct engine *e, const char *name,
     int64_t min_valid, int waited, struct engine_waiter *w,
