@@ -42,7 +42,7 @@
 #define SEC		((int64_t)1000)
 #define NAME_RULE	"[a-z0-9][a-z0-9_-]{0,62}"
 #define DURATION_HINT	"a number of seconds, or a string such as " \
-	"\"90s\", \"5m\", \"1h30m\" or \"2d\""
+	"\"90s\", \"5m\", \"1h30m\" or \"2d\" (at most 3650d)"
 #define PRINTF(a, b)	__attribute__((format(printf, a, b)))
 
 struct ld {
@@ -416,8 +416,7 @@ get_duration(struct ld *ld, const config_setting_t *g, const char *name,
 			return 1;
 		}
 	}
-	return fail(ld, s, NULL, "expected a duration: %s, at most \"3650d\"",
-	    DURATION_HINT);
+	return fail(ld, s, NULL, "expected %s", want_text[W_DUR]);
 }
 
 /* A name matching NAME_RULE that must be there. */
@@ -628,8 +627,8 @@ read_secret(struct ld *ld, const config_setting_t *s, const char *path,
 	if (n == -1)
 		fail(ld, s, NULL, "cannot read %s: %s", path, strerror(errno));
 	else if (len > SECRET_MAX)
-		fail(ld, s, NULL, "%s is larger than 4 KiB; expected one secret",
-		    path);
+		fail(ld, s, NULL, "%s is larger than 4 KiB; expected one "
+		    "secret", path);
 	else
 		rc = keep_secret(ld, s, buf, len, path, out);
 done:
@@ -931,8 +930,8 @@ load_client(struct ld *ld, config_setting_t *g, size_t i)
 		return -1;
 	for (j = 0; j < i; j++)
 		if (secret_same(ld->cfg->clients[j].key, c->key))
-			return fail(ld, s, NULL, "the same key as clients[%zu]; "
-			    "each client needs its own key", j);
+			return fail(ld, s, NULL, "the same key as "
+			    "clients[%zu]; each client needs its own key", j);
 	return client_servers(ld, g, c);
 }
 
@@ -1441,6 +1440,7 @@ cfg_load(const char *path, struct config **out, char *err, size_t errlen)
 
 /* ------------------------------------------------------------- freeing */
 
+/* Free n strings of v, or up to its NULL when n is SIZE_MAX. */
 static void
 free_strv(char **v, size_t n)
 {
@@ -1448,7 +1448,7 @@ free_strv(char **v, size_t n)
 
 	if (v == NULL)
 		return;
-	for (i = 0; i < n || (n == SIZE_MAX && v[i] != NULL); i++)
+	for (i = 0; i < n && (n != SIZE_MAX || v[i] != NULL); i++)
 		free(v[i]);
 	free(v);
 }
