@@ -21,6 +21,7 @@
 #include "api.h"
 #include "clock.h"
 #include "log.h"
+#include "notify.h"
 
 #define API_BODY_MAX 4096
 #define API_CONN_MEMORY (16 * 1024)
@@ -28,9 +29,13 @@
 #define API_TIMEOUT 30		/* s, idle connections */
 #define API_THREADS 2
 
+#define API_MAX_DAEMONS 8	/* listening sockets, one MHD daemon each */
+
 struct api {
 	struct engine *eng;
-	struct MHD_Daemon *d;
+	struct MHD_Daemon *d[API_MAX_DAEMONS];
+	size_t nd;
+	int activated;		/* sockets passed by systemd */
 	int port;
 };
 
@@ -588,43 +593,105 @@ api_bound_port(struct MHD_Daemon *d)
 	return info != NULL ? info->port : -1;
 }
 
-struct api *
-api_start(struct engine *e, const struct config *cfg, char *err,
-    size_t errlen)
+/* One more MHD daemon: on listening socket fd, or else bound to sa. */
+static int
+api_daemon(struct api *a, unsigned flags, int fd, struct sockaddr *sa)
 {
-	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD |
-	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
-	struct sockaddr_storage ss;
-	struct api *a;
+	struct MHD_OptionItem where[] = {
+		{ MHD_OPTION_SOCK_ADDR, 0, sa },
+		{ MHD_OPTION_END, 0, NULL }
+	};
+	struct MHD_Daemon *d;
 
-	if (api_sockaddr(cfg->listen.address, cfg->listen.port, &ss,
-	    &flags) == -1) {
-		snprintf(err, errlen, "listen.address %s: not an IP address",
-		    cfg->listen.address);
-		return NULL;
+	if (a->nd == API_MAX_DAEMONS)
+		return -1;
+	if (fd >= 0) {
+		where[0].option = MHD_OPTION_LISTEN_SOCKET;
+		where[0].value = fd;
+		where[0].ptr_value = NULL;
 	}
-	a = calloc(1, sizeof(*a));
-	if (a == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	a->eng = e;
-	a->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, a,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	d = MHD_start_daemon(flags, 0, NULL, NULL, handler, a,
+	    MHD_OPTION_ARRAY, where,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)API_THREADS,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_CONN_LIMIT,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_TIMEOUT,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, a,
 	    MHD_OPTION_END);
-	if (a->d == NULL) {
+	if (d == NULL)
+		return -1;
+	a->d[a->nd++] = d;
+	if (a->port <= 0)
+		a->port = api_bound_port(d);
+	return 0;
+}
+
+/* The sockets systemd passed (socket activation), fds 3 and up. */
+static int
+api_listen_passed(struct api *a, int n, char *err, size_t errlen)
+{
+	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD |
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (api_daemon(a, flags, NOTIFY_LISTEN_FDS_START + i,
+		    NULL) == -1) {
+			snprintf(err, errlen, "cannot serve socket %d of %d "
+			    "passed by systemd (at most %d)", i + 1, n,
+			    API_MAX_DAEMONS);
+			return -1;
+		}
+	a->activated = n;
+	return 0;
+}
+
+/* The listen section of the configuration. */
+static int
+api_listen_cfg(struct api *a, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD |
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
+	struct sockaddr_storage ss;
+
+	if (api_sockaddr(cfg->listen.address, cfg->listen.port, &ss,
+	    &flags) == -1) {
+		snprintf(err, errlen, "listen.address %s: not an IP address",
+		    cfg->listen.address);
+		return -1;
+	}
+	if (api_daemon(a, flags, -1, (struct sockaddr *)&ss) == -1) {
 		snprintf(err, errlen, "cannot listen on %s port %d (in use, "
 		    "or not an address of this host?)", cfg->listen.address,
 		    cfg->listen.port);
-		free(a);
+		return -1;
+	}
+	return 0;
+}
+
+struct api *
+api_start(struct engine *e, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	struct api *a;
+	int n, rc;
+
+	a = calloc(1, sizeof(*a));
+	if (a == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	a->port = api_bound_port(a->d);
+	a->eng = e;
+	n = notify_listen_fds();
+	if (n > 0)
+		rc = api_listen_passed(a, n, err, errlen);
+	else
+		rc = api_listen_cfg(a, cfg, err, errlen);
+	if (rc == -1) {
+		api_stop(a);
+		return NULL;
+	}
 	return a;
 }
 
@@ -634,19 +701,31 @@ api_port(const struct api *a)
 	return a->port;
 }
 
+int
+api_activated(const struct api *a)
+{
+	return a->activated;
+}
+
 void
 api_quiesce(struct api *a)
 {
-	if (a != NULL && a->d != NULL)
-		MHD_quiesce_daemon(a->d);
+	size_t i;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < a->nd; i++)
+		MHD_quiesce_daemon(a->d[i]);
 }
 
 void
 api_stop(struct api *a)
 {
+	size_t i;
+
 	if (a == NULL)
 		return;
-	if (a->d != NULL)
-		MHD_stop_daemon(a->d);
+	for (i = 0; i < a->nd; i++)
+		MHD_stop_daemon(a->d[i]);
 	free(a);
 }

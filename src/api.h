@@ -13,11 +13,19 @@
 
 struct api;
 
-/* Listen on cfg's address and port.  NULL with a reason on failure. */
+/*
+ * Listen on the sockets systemd passed, if any, else on cfg's address
+ * and port.  NULL with a reason on failure.
+ */
 struct api *api_start(struct engine *e, const struct config *cfg,
     char *err, size_t errlen);
 /* The TCP port actually bound (useful with port = 0). */
 int api_port(const struct api *a);
+/*
+ * How many listening sockets systemd passed (socket activation); 0
+ * when the API listens where the configuration says.
+ */
+int api_activated(const struct api *a);
 /* Stop accepting; requests in flight may finish. */
 void api_quiesce(struct api *a);
 void api_stop(struct api *a);

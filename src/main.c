@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -18,6 +19,7 @@
 #include "config.h"
 #include "engine.h"
 #include "log.h"
+#include "notify.h"
 #include "plex.h"
 #include "store.h"
 
@@ -188,6 +190,142 @@ reload(const struct options *o, struct engine *e)
 	log_notice("configuration reloaded from %s", o->config);
 }
 
+/* ------------------------------------------- service manager (notify.c) */
+
+/*
+ * READY=1 goes out once every server has had a first outcome (a token
+ * verified or fetched, or a failure with a reason), or READY_TIMEOUT_MS
+ * after the start, whichever comes first: well inside the unit's
+ * TimeoutStartSec=45s and systemd's default 90 s.
+ */
+#define READY_TIMEOUT_MS 20000
+#define SETTLE_POLL_MS 100	/* how often readiness is looked at */
+#define STATUS_POLL_MS 1000	/* how often STATUS= is brought up to date */
+
+struct run {
+	struct engine *e;
+	int ready;		/* READY=1 was sent */
+	int64_t started;	/* mono ms */
+	int64_t watchdog_ms;	/* WatchdogSec, 0 when off */
+	int stalled;		/* the engine loop looked stuck */
+	int nready, nall;	/* as last sent in STATUS= */
+};
+
+static void
+count_ready(struct engine *e, int *nready, int *nall)
+{
+	struct engine_status st;
+	size_t i;
+
+	*nready = *nall = 0;
+	for (i = 0; engine_status_at(e, i, &st) == 0; i++) {
+		(*nall)++;
+		if (st.ready)
+			(*nready)++;
+	}
+}
+
+/* READY=1 when due; then STATUS= whenever the count changes. */
+static void
+progress(struct run *r, int force)
+{
+	char status[64];
+	int n, all, settled;
+
+	count_ready(r->e, &n, &all);
+	snprintf(status, sizeof(status), "%d/%d servers ready", n, all);
+	if (!r->ready) {
+		settled = engine_wait_settled(r->e, 0) == 0;
+		if (!settled &&
+		    clock_mono_ms() - r->started < READY_TIMEOUT_MS)
+			return;
+		if (!settled)
+			log_notice("not every server answered within %d s; "
+			    "ready anyway (%s)", READY_TIMEOUT_MS / 1000,
+			    status);
+		r->ready = 1;
+		notify_ready(status);
+	} else if (force) {
+		notify_ready(status);
+	} else if (n != r->nready || all != r->nall) {
+		notify_status("%s", status);
+	}
+	r->nready = n;
+	r->nall = all;
+}
+
+/* WATCHDOG=1, only while the engine thread is turning. */
+static void
+watchdog(struct run *r)
+{
+	int64_t age;
+
+	if (r->watchdog_ms == 0)
+		return;
+	age = clock_mono_ms() - engine_heartbeat(r->e);
+	if (age > r->watchdog_ms) {
+		if (!r->stalled)
+			log_warnx("the engine loop has not turned for %lld "
+			    "ms; holding back the watchdog ping",
+			    (long long)age);
+		r->stalled = 1;
+		return;
+	}
+	if (r->stalled)
+		log_notice("the engine loop turns again");
+	r->stalled = 0;
+	notify_watchdog();
+}
+
+/* How long the main thread may sleep in sigtimedwait(). */
+static int64_t
+tick_ms(const struct run *r)
+{
+	int64_t t = r->ready ? STATUS_POLL_MS : SETTLE_POLL_MS;
+
+	if (r->watchdog_ms > 0 && r->watchdog_ms / 2 < t)
+		t = r->watchdog_ms / 2 > 0 ? r->watchdog_ms / 2 : 1;
+	return t;
+}
+
+/* The signal that came, or 0 after ms without one. */
+static int
+wait_signal(const sigset_t *set, int64_t ms)
+{
+	struct timespec ts;
+	int sig;
+
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	sig = sigtimedwait(set, NULL, &ts);
+	return sig > 0 ? sig : 0;
+}
+
+/* The main thread's loop: signals, readiness, status, watchdog. */
+static void
+serve(const struct options *o, struct engine *e, const sigset_t *set)
+{
+	struct run r;
+	int sig;
+
+	memset(&r, 0, sizeof(r));
+	r.e = e;
+	r.started = clock_mono_ms();
+	r.watchdog_ms = (int64_t)(notify_watchdog_usec() / 1000);
+	for (;;) {
+		sig = wait_signal(set, tick_ms(&r));
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (sig == SIGHUP) {
+			notify_reloading();
+			reload(o, e);
+		}
+		progress(&r, sig == SIGHUP);
+		watchdog(&r);
+	}
+	notify_stopping();
+}
+
 static void
 stop(struct api *a, struct engine *e)
 {
@@ -207,7 +345,6 @@ main(int argc, char **argv)
 	struct api *a;
 	char err[512];
 	sigset_t set;
-	int sig = 0;
 
 	log_init();
 	parse_args(argc, argv, &o);
@@ -221,14 +358,14 @@ main(int argc, char **argv)
 	a = api_start(e, engine_config(e), err, sizeof(err));
 	if (a == NULL)
 		log_fatalx("cannot start the API: %s", err);
-	log_notice("plex-tokend %s listening on %s port %d", PACKAGE_VERSION,
-	    engine_config(e)->listen.address, api_port(a));
-	while (sig != SIGTERM && sig != SIGINT) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGHUP)
-			reload(&o, e);
-	}
+	if (api_activated(a) > 0)
+		log_notice("plex-tokend %s listening on %d socket(s) passed "
+		    "by systemd", PACKAGE_VERSION, api_activated(a));
+	else
+		log_notice("plex-tokend %s listening on %s port %d",
+		    PACKAGE_VERSION, engine_config(e)->listen.address,
+		    api_port(a));
+	serve(&o, e, &set);
 	stop(a, e);
 	plex_global_cleanup();
 	return 0;
