@@ -49,7 +49,6 @@ struct ld {
 	struct config		*cfg;
 	const char		*file;
 	char			*dir;		/* absolute; relative paths */
-	mode_t			 file_mode;	/* of the config file */
 	char			*err;
 	size_t			 errlen;
 	int			 failed;
@@ -117,6 +116,21 @@ setting_path(const config_setting_t *s, char *buf, size_t len)
 }
 
 /*
+ * The file a setting (or a parse error) comes from.  libconfig names an
+ * included file as the @include line wrote it, relative to ld->dir.
+ */
+static const char *
+source_name(const struct ld *ld, const char *file, char *buf, size_t len)
+{
+	if (file == NULL || strcmp(file, ld->file) == 0)
+		return ld->file;
+	if (file[0] == '/' || ld->dir == NULL)
+		return file;
+	snprintf(buf, len, "%s/%s", ld->dir, file);
+	return buf;
+}
+
+/*
  * Write the one error message: where s is (or, for a missing member,
  * where its group is), the setting's path and msg.  Always -1.
  */
@@ -124,7 +138,7 @@ static int PRINTF(4, 5)
 fail(struct ld *ld, const config_setting_t *s, const char *member,
     const char *fmt, ...)
 {
-	char path[256], msg[CFG_ERR_LEN];
+	char path[256], msg[CFG_ERR_LEN], fbuf[4096];
 	const char *file, *sep;
 	unsigned int line;
 	size_t n;
@@ -142,9 +156,8 @@ fail(struct ld *ld, const config_setting_t *s, const char *member,
 	if (member != NULL && n < sizeof(path))
 		snprintf(path + n, sizeof(path) - n, "%s%s", n > 0 ? "." : "",
 		    member);
-	file = config_setting_source_file(s);
-	if (file == NULL)
-		file = ld->file;
+	file = source_name(ld, config_setting_source_file(s), fbuf,
+	    sizeof(fbuf));
 	line = config_setting_source_line(s);
 	sep = path[0] != '\0' ? ": " : "";
 	if (line > 0)
@@ -609,7 +622,8 @@ read_secret(struct ld *ld, const config_setting_t *s, const char *path,
 	ssize_t n;
 	int fd, rc = -1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO must not hang the load; it is refused below */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd == -1)
 		return fail(ld, s, NULL, "cannot open %s: %s", path,
 		    strerror(errno));
@@ -637,16 +651,27 @@ done:
 	return rc;
 }
 
-/* A secret written in the config file itself: that file must be private. */
+/*
+ * A secret written in the configuration itself: the file it is in (this
+ * one or one it includes) must be private.  libconfig's copy is wiped.
+ */
 static int
 inline_secret(struct ld *ld, config_setting_t *s, struct secret **out)
 {
-	char *v = s->value.sval;
+	char *v = s->value.sval, fbuf[4096];
+	const char *file;
 	size_t len = strlen(v);
+	struct stat st;
 	int rc;
 
-	rc = check_private(ld, s, ld->file, ld->file_mode, "holds a secret "
-	    "and is");
+	file = source_name(ld, config_setting_source_file(s), fbuf,
+	    sizeof(fbuf));
+	if (stat(file, &st) == -1)
+		rc = fail(ld, s, NULL, "cannot stat %s: %s", file,
+		    strerror(errno));
+	else
+		rc = check_private(ld, s, file, st.st_mode, "holds a secret "
+		    "and is");
 	if (rc == 0)
 		rc = keep_secret(ld, s, v, len, "the value", out);
 	secret_wipe(v, len);
@@ -1374,6 +1399,7 @@ config_dir(struct ld *ld)
 static int
 read_file(struct ld *ld, config_t *lc)
 {
+	char fbuf[4096];
 	struct stat st;
 	const char *file;
 	int line;
@@ -1382,7 +1408,6 @@ read_file(struct ld *ld, config_t *lc)
 		return fail_file(ld, "cannot open: %s", strerror(errno));
 	if (S_ISDIR(st.st_mode))
 		return fail_file(ld, "is a directory; expected a file");
-	ld->file_mode = st.st_mode;
 	if (config_dir(ld) == -1)
 		return -1;
 	config_set_include_dir(lc, ld->dir);
@@ -1391,9 +1416,7 @@ read_file(struct ld *ld, config_t *lc)
 	if (config_error_type(lc) == CONFIG_ERR_FILE_IO)
 		return fail_file(ld, "cannot read: %s", strerror(errno));
 	ld->failed = 1;
-	file = config_error_file(lc);
-	if (file == NULL)
-		file = ld->file;
+	file = source_name(ld, config_error_file(lc), fbuf, sizeof(fbuf));
 	line = config_error_line(lc);
 	if (ld->err == NULL)
 		return -1;

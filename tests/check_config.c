@@ -77,6 +77,8 @@ setup(void)
 	snprintf(path, sizeof(path), "%s/sub", dir);
 	ck_assert_int_eq(mkdir(path, 0700), 0);
 	puts0("sub/c.token", 0600, MARK "-c\n");
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
 	cfg = NULL;
 	err[0] = '\0';
 }
@@ -428,9 +430,24 @@ END_TEST
 
 START_TEST(test_include)
 {
+	char want[1024];
+
 	puts0("more.conf", 0600, "log_level = \"error\";\n");
 	load_ok(SRV "@include \"more.conf\"\n");
 	ck_assert_int_eq(cfg->log_level, LOGL_ERROR);
+	/* an included file is named in messages, and checked for secrets */
+	puts0("more.conf", 0644, "\nservers = ( { name = \"a\"; "
+	    "url = \"http://h\"; token = \"" MARK "\"; } );\n");
+	ck_assert_int_eq(load("@include \"more.conf\"\n"), -1);
+	snprintf(want, sizeof(want), "%s/more.conf:2: servers[0].token: "
+	    "%s/more.conf holds a secret and is readable by group or others "
+	    "(mode 0644); chmod 600 it, or set insecure_permissions = true",
+	    dir, dir);
+	ck_assert_str_eq(err, want);
+	puts0("more.conf", 0600, "\n\nlog_level = ;\n");
+	ck_assert_int_eq(load(SRV "@include \"more.conf\"\n"), -1);
+	snprintf(want, sizeof(want), "%s/more.conf:3: syntax error", dir);
+	ck_assert_str_eq(err, want);
 }
 END_TEST
 
@@ -789,6 +806,8 @@ static const struct bad_conf {
 	    "expected one secret" },
 	{ SRV_OPEN "  token_file = \"creds\"; } );\n", 2,
 	    "servers[0].token_file: @DIR@/creds is not a regular file" },
+	{ SRV_OPEN "  token_file = \"fifo\"; } );\n", 2,
+	    "servers[0].token_file: @DIR@/fifo is not a regular file" },
 	{ SRV_OPEN "  token_file = \"\"; } );\n", 2,
 	    "servers[0].token_file: expected a path" },
 	{ SRV_OPEN "  token_file = 5; } );\n", 2,
