@@ -50,8 +50,15 @@ struct srv {
 	char version[PLEX_FIELD_MAX];
 };
 
+struct observer {
+	void (*fn)(const struct engine_event *ev, void *ctx);
+	void *ctx;
+};
+
 struct engine {
 	struct config *cfg;
+	struct observer observers[ENGINE_MAX_OBSERVERS];
+	size_t nobservers;
 	char client_id[STORE_UUID_LEN];
 	pthread_rwlock_t table;		/* guards srvs/nsrvs against reload */
 	struct srv **srvs;
@@ -195,6 +202,30 @@ engine_kick(struct engine *e)
 
 /* ------------------------------------------------------------ outcomes */
 
+int
+engine_observe(struct engine *e,
+    void (*fn)(const struct engine_event *ev, void *ctx), void *ctx)
+{
+	if (e->nobservers == ENGINE_MAX_OBSERVERS)
+		return -1;
+	e->observers[e->nobservers].fn = fn;
+	e->observers[e->nobservers].ctx = ctx;
+	e->nobservers++;
+	return 0;
+}
+
+/* Tell every observer; ev->events == 0 means nothing happened. */
+static void
+engine_notify(struct engine *e, const struct engine_event *ev)
+{
+	size_t i;
+
+	if (ev->events == 0)
+		return;
+	for (i = 0; i < e->nobservers; i++)
+		e->observers[i].fn(ev, e->observers[i].ctx);
+}
+
 static enum tok_fail
 fail_kind(enum plex_err err)
 {
@@ -214,6 +245,7 @@ fail_kind(enum plex_err err)
 struct outcome {
 	unsigned ev;
 	enum tok_state state;
+	int have;
 	int64_t retry_in;		/* ms */
 	int64_t expires_at;		/* wall ms */
 	unsigned failures;
@@ -225,6 +257,7 @@ outcome_fill(struct srv *s, struct outcome *o, unsigned ev, int64_t now)
 {
 	o->ev = ev;
 	o->state = s->tok.state;
+	o->have = tok_usable(&s->tok, now, 0);
 	o->retry_in = s->tok.retry_at > now ? s->tok.retry_at - now : 0;
 	o->expires_at = srv_wall(s, s->tok.expires_at);
 	o->failures = s->tok.failures;
@@ -333,6 +366,21 @@ srv_sinks(struct srv *s, const struct secret *tok)
 }
 
 static void
+srv_announce(struct srv *s, const struct outcome *o,
+    const struct secret *fresh)
+{
+	struct engine_event ev;
+
+	ev.server = s->cfg->name;
+	ev.events = o->ev;
+	ev.state = tok_state_name(o->state);
+	ev.at = clock_wall_ms();
+	ev.expires_at = o->have ? o->expires_at : 0;
+	ev.token = fresh;
+	engine_notify(s->eng, &ev);
+}
+
+static void
 srv_note_error(struct srv *s, const struct plex_result *res)
 {
 	s->last_error_at = clock_wall_ms();
@@ -367,8 +415,9 @@ srv_fetch_done(struct srv *s, struct plex_result *res)
 	if (fresh != NULL) {
 		srv_persist(s, fresh, clock_wall_ms(), o.expires_at);
 		srv_sinks(s, fresh);
-		secret_free(fresh);
 	}
+	srv_announce(s, &o, fresh);
+	secret_free(fresh);
 }
 
 static void
@@ -394,6 +443,7 @@ srv_verify_done(struct srv *s, struct plex_result *res)
 	pthread_mutex_unlock(&s->mu);
 
 	report_verify(s, &o, res);
+	srv_announce(s, &o, NULL);
 	if (ev & TOK_EV_RESTART)
 		s->need_identity = IDENT_UPDATE;
 	else if (ev & TOK_EV_UP)
@@ -403,6 +453,10 @@ srv_verify_done(struct srv *s, struct plex_result *res)
 static void
 srv_identity_done(struct srv *s, struct plex_result *res)
 {
+	struct outcome o;
+	unsigned ev = 0;
+	int64_t now = clock_mono_ms();
+
 	if (res->err != PLEX_OK) {
 		log_debug("%s: identity: %s", s->cfg->name, res->reason);
 		return;
@@ -412,16 +466,20 @@ srv_identity_done(struct srv *s, struct plex_result *res)
 	    (strcmp(s->machine_id, res->machine_id) != 0 ||
 	    strcmp(s->version, res->version) != 0) && s->tok.have &&
 	    s->tok.in_flight != TOK_ACT_FETCH) {
-		tok_invalidate(&s->tok, clock_mono_ms());
+		ev = tok_invalidate(&s->tok, now);
 		secret_free(s->token);
 		s->token = NULL;
-		log_notice("%s: server identity changed (version %s); "
-		    "renewing now", s->cfg->name, res->version);
 	}
 	snprintf(s->machine_id, sizeof(s->machine_id), "%s",
 	    res->machine_id);
 	snprintf(s->version, sizeof(s->version), "%s", res->version);
+	outcome_fill(s, &o, ev, now);
 	pthread_mutex_unlock(&s->mu);
+	if (ev == 0)
+		return;
+	log_notice("%s: server restarted (its identity changed, version %s); "
+	    "renewing now", s->cfg->name, res->version);
+	srv_announce(s, &o, NULL);
 }
 
 /* ---------------------------------------------------------------- loop */

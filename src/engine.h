@@ -66,6 +66,27 @@ struct engine_status {
 	int ready;			/* a token can be served now */
 };
 
+/*
+ * What observers (hooks, the event stream, metrics) hear about a server.
+ * Delivered on the engine thread, outside every lock: an observer must
+ * not block (queue the work to a thread of its own).  token is the new
+ * token for TOK_EV_REFRESH, NULL otherwise; it is wiped after the call.
+ */
+struct engine_event {
+	const char *server;
+	unsigned events;		/* TOK_EV_* bits of token.h */
+	const char *state;		/* the state after the event */
+	int64_t at;			/* wall ms */
+	int64_t expires_at;		/* wall ms, 0 when no token */
+	const struct secret *token;
+};
+
+#define ENGINE_MAX_OBSERVERS 4
+
+/* Register before engine_start(); -1 when the table is full. */
+int engine_observe(struct engine *e,
+    void (*fn)(const struct engine_event *ev, void *ctx), void *ctx);
+
 /* Takes ownership of cfg.  NULL with a reason when it cannot start. */
 struct engine *engine_new(struct config *cfg, const char *client_id,
     char *err, size_t errlen);
