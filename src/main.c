@@ -201,6 +201,11 @@ reload(const struct options *o, struct engine *e)
 #define READY_TIMEOUT_MS 20000
 #define SETTLE_POLL_MS 100	/* how often readiness is looked at */
 #define STATUS_POLL_MS 1000	/* how often STATUS= is brought up to date */
+/*
+ * The engine loop turns at least once a second: a heartbeat older than
+ * this, or than the watchdog interval if longer, means it is stuck.
+ */
+#define ENGINE_STALL_MS 3000
 
 struct run {
 	struct engine *e;
@@ -263,7 +268,7 @@ watchdog(struct run *r)
 	if (r->watchdog_ms == 0)
 		return;
 	age = clock_mono_ms() - engine_heartbeat(r->e);
-	if (age > r->watchdog_ms) {
+	if (age > r->watchdog_ms && age > ENGINE_STALL_MS) {
 		if (!r->stalled)
 			log_warnx("the engine loop has not turned for %lld "
 			    "ms; holding back the watchdog ping",
