@@ -275,7 +275,19 @@ tok_verify_dead(struct tok *t, int64_t now)
 	ev = t->down ? TOK_EV_UP : 0;
 	t->down = 0;
 	t->down_probes = 0;
+	if (!t->have) {
+		/* already invalidated while the check was out: told once */
+		tok_update(t, now);
+		return ev;
+	}
 	return ev | tok_invalidate(t, now);
+}
+
+void
+tok_check_now(struct tok *t, int64_t now)
+{
+	if (t->have && t->verify_at > now)
+		t->verify_at = now;
 }
 
 unsigned

@@ -114,6 +114,8 @@ unsigned tok_fetch_failed(struct tok *t, enum tok_fail why, int64_t now);
 unsigned tok_verify_ok(struct tok *t, int64_t now);
 unsigned tok_verify_dead(struct tok *t, int64_t now);
 unsigned tok_verify_failed(struct tok *t, int64_t now);
+/* Something outside hints at a restart: verify at the next turn. */
+void tok_check_now(struct tok *t, int64_t now);
 /* Something outside says the token died (the event stream, a reload). */
 unsigned tok_invalidate(struct tok *t, int64_t now);
 
