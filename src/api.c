@@ -19,12 +19,14 @@
 #include <microhttpd.h>
 
 #include "api.h"
+#include "auth.h"
 #include "clock.h"
 #include "log.h"
 #include "notify.h"
+#include "unixsock.h"
 
 #define API_BODY_MAX 4096
-#define API_CONN_MEMORY (16 * 1024)
+#define API_CONN_MEMORY (8 * 1024)
 #define API_CONN_LIMIT 1024
 #define API_TIMEOUT 30		/* s, idle connections */
 #define API_THREADS 2
@@ -37,6 +39,9 @@ struct api {
 	size_t nd;
 	int activated;		/* sockets passed by systemd */
 	int port;
+	char *remote;		/* listen.address if allow_remote, for Host */
+	int require_header;	/* listen.require_header, as at start */
+	struct unixsock us;	/* listen.unix_socket; fd -1 when none */
 };
 
 /* What a request keeps between calls of the handler. */
@@ -236,6 +241,115 @@ status_json(const struct engine_status *st)
 	    "restart_detection", st->restart_detection);
 }
 
+/* ---------------------------------------------- who may ask (auth.c) */
+
+static enum MHD_Result
+reply_401(struct MHD_Connection *c, int rc)
+{
+	static const char nokey[] = "{\"error\":{\"code\":\"missing_key\","
+	    "\"message\":\"this route needs Authorization: Bearer KEY\"}}";
+	static const char badkey[] = "{\"error\":{\"code\":\"bad_key\","
+	    "\"message\":\"no client holds that key\"}}";
+	const char *body = rc == AUTH_NO_KEY ? nokey : badkey;
+	size_t len = rc == AUTH_NO_KEY ? sizeof(nokey) - 1 :
+	    sizeof(badkey) - 1;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body,
+	    MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype_json);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+	    "Bearer realm=\"plex-tokend\"");
+	ret = MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* The client's key, where its route carries it; -1 when none came. */
+static int
+api_key(struct MHD_Connection *c, const char *url, const char **key,
+    size_t *len)
+{
+	if (strncmp(url, "/plex/", 6) == 0)
+		return auth_plex_key(MHD_lookup_connection_value(c,
+		    MHD_HEADER_KIND, "X-Plex-Token"),
+		    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+		    "X-Plex-Token"), key, len);
+	return auth_bearer(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION), key, len);
+}
+
+/* May the caller of c see server (NULL: no one server)? */
+static int
+api_authorize(struct api *a, struct MHD_Connection *c, const char *url,
+    const char *server)
+{
+	const char *key = NULL;
+	size_t len = 0;
+
+	if (api_key(c, url, &key, &len) == -1) {
+		key = NULL;
+		len = 0;
+	}
+	return engine_authorize(a->eng, key, len, server);
+}
+
+/* Did c come in through a unix socket? */
+static int
+api_on_unix(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL || getsockname(ci->connect_fd, (struct sockaddr *)&ss,
+	    &sl) == -1)
+		return 0;
+	return ss.ss_family == AF_UNIX;
+}
+
+/*
+ * What every request passes before its route: the Host header, the
+ * X-Plex-Tokend header when required, the client's key.  1 when it may
+ * go on; 0 when the refusal is queued and *ret is MHD's verdict.
+ */
+static int
+api_gate(struct api *a, struct MHD_Connection *c, const char *url,
+    const char *server, enum MHD_Result *ret)
+{
+	int rc;
+
+	if (!auth_check_host(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_HOST), a->remote) && !api_on_unix(c)) {
+		*ret = reply_error(c, MHD_HTTP_FORBIDDEN, "bad_host", "the "
+		    "Host header must name a loopback address or localhost");
+		return 0;
+	}
+	if (a->require_header && strcmp(url, "/healthz") != 0 &&
+	    !auth_check_marker(MHD_lookup_connection_value(c,
+	    MHD_HEADER_KIND, "X-Plex-Tokend"))) {
+		*ret = reply_error(c, MHD_HTTP_FORBIDDEN, "header_required",
+		    "this daemon requires the header X-Plex-Tokend: 1");
+		return 0;
+	}
+	if (!auth_needs_key(url))
+		return 1;
+	rc = api_authorize(a, c, url, server);
+	if (rc == AUTH_OK)
+		return 1;
+	if (rc == AUTH_FORBIDDEN)
+		*ret = reply_error(c, MHD_HTTP_FORBIDDEN, "forbidden",
+		    "this key may not ask about that server");
+	else
+		*ret = reply_401(c, rc);
+	return 0;
+}
+
 /* ------------------------------------------------------------- routes */
 
 static void
@@ -310,7 +424,8 @@ route_servers(struct api *a, struct MHD_Connection *c)
 	size_t i;
 
 	for (i = 0; engine_status_at(a->eng, i, &st) == 0; i++)
-		json_array_append_new(list, status_json(&st));
+		if (api_authorize(a, c, "/v1/servers", st.name) == AUTH_OK)
+			json_array_append_new(list, status_json(&st));
 	return reply_json(c, MHD_HTTP_OK, json_pack("{s:o}", "servers", list),
 	    0);
 }
@@ -472,14 +587,24 @@ route_of(const char *url, char name[CFG_NAME_MAX + 1])
 	return R_NONE;
 }
 
+int
+api_route(const char *url, char name[CFG_NAME_MAX + 1])
+{
+	return (int)route_of(url, name);
+}
+
 static enum MHD_Result
 dispatch(struct api *a, struct MHD_Connection *c, const char *url,
     const char *method, void **con_cls)
 {
-	char name[CFG_NAME_MAX + 1];
+	char name[CFG_NAME_MAX + 1] = "";
 	enum route rt = route_of(url, name);
 	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	enum MHD_Result ret;
 
+	if (!api_gate(a, c, url, rt != R_NONE && name[0] != '\0' ? name :
+	    NULL, &ret))
+		return ret;
 	if (rt == R_NONE)
 		return reply_error(c, MHD_HTTP_NOT_FOUND, "not_found",
 		    "no such route");
@@ -646,6 +771,26 @@ api_listen_passed(struct api *a, int n, char *err, size_t errlen)
 	return 0;
 }
 
+/* listen.unix_socket, in addition to TCP (unixsock.c makes it). */
+static int
+api_listen_unix(struct api *a, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD |
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
+
+	if (unixsock_open(&a->us, cfg->listen.unix_socket,
+	    cfg->listen.socket_mode, err, errlen) == -1)
+		return -1;
+	if (api_daemon(a, flags, a->us.fd, NULL) == -1) {
+		snprintf(err, errlen, "cannot serve the unix socket %s",
+		    cfg->listen.unix_socket);
+		unixsock_remove(&a->us);
+		return -1;
+	}
+	return 0;
+}
+
 /* The listen section of the configuration. */
 static int
 api_listen_cfg(struct api *a, const struct config *cfg, char *err,
@@ -667,6 +812,8 @@ api_listen_cfg(struct api *a, const struct config *cfg, char *err,
 		    cfg->listen.port);
 		return -1;
 	}
+	if (cfg->listen.unix_socket != NULL)
+		return api_listen_unix(a, cfg, err, errlen);
 	return 0;
 }
 
@@ -683,6 +830,10 @@ api_start(struct engine *e, const struct config *cfg, char *err,
 		return NULL;
 	}
 	a->eng = e;
+	a->us.fd = -1;
+	a->require_header = cfg->listen.require_header;
+	if (cfg->listen.allow_remote)
+		a->remote = strdup(cfg->listen.address);
 	n = notify_listen_fds();
 	if (n > 0)
 		rc = api_listen_passed(a, n, err, errlen);
@@ -727,5 +878,7 @@ api_stop(struct api *a)
 		return;
 	for (i = 0; i < a->nd; i++)
 		MHD_stop_daemon(a->d[i]);
+	unixsock_remove(&a->us);
+	free(a->remote);
 	free(a);
 }

@@ -26,6 +26,12 @@ int api_port(const struct api *a);
  * when the API listens where the configuration says.
  */
 int api_activated(const struct api *a);
+/*
+ * The route of a request path (0: none, else one of api.c's routes);
+ * for a route about one server its name goes to name.  Pure, for the
+ * fuzzer (tests/fuzz/fuzz-request.c).
+ */
+int api_route(const char *url, char name[CFG_NAME_MAX + 1]);
 /* Stop accepting; requests in flight may finish. */
 void api_quiesce(struct api *a);
 void api_stop(struct api *a);

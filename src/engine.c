@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "clock.h"
 #include "engine.h"
 #include "log.h"
@@ -1110,4 +1111,16 @@ engine_has_server(struct engine *e, const char *name)
 	found = engine_lookup(e, name) != NULL;
 	pthread_rwlock_unlock(&e->table);
 	return found;
+}
+
+int
+engine_authorize(struct engine *e, const char *key, size_t len,
+    const char *server)
+{
+	enum auth_result rc;
+
+	pthread_rwlock_rdlock(&e->table);
+	rc = auth_allowed(e->cfg, key, len, server);
+	pthread_rwlock_unlock(&e->table);
+	return (int)rc;
 }

@@ -132,4 +132,11 @@ int engine_status(struct engine *e, const char *name,
     struct engine_status *st);
 int engine_has_server(struct engine *e, const char *name);
 
+/*
+ * auth_allowed() (auth.c) on the configuration in force, under the
+ * lock a reload takes to swap it: an enum auth_result.
+ */
+int engine_authorize(struct engine *e, const char *key, size_t len,
+    const char *server);
+
 #endif

@@ -361,8 +361,11 @@ main(int argc, char **argv)
 	warn_config(cfg);
 	e = start_engine(cfg);
 	a = api_start(e, engine_config(e), err, sizeof(err));
-	if (a == NULL)
+	if (a == NULL) {
+		/* exit() with the engine thread in libcurl may crash */
+		engine_free(e);
 		log_fatalx("cannot start the API: %s", err);
+	}
 	if (api_activated(a) > 0)
 		log_notice("plex-tokend %s listening on %d socket(s) passed "
 		    "by systemd", PACKAGE_VERSION, api_activated(a));
