@@ -21,6 +21,7 @@
 #include "api.h"
 #include "auth.h"
 #include "clock.h"
+#include "front.h"
 #include "log.h"
 #include "notify.h"
 #include "unixsock.h"
@@ -593,6 +594,29 @@ api_route(const char *url, char name[CFG_NAME_MAX + 1])
 	return (int)route_of(url, name);
 }
 
+/* The /plex/ front and the resources routes (front.c); waits as above. */
+static enum MHD_Result
+api_front(struct api *a, struct MHD_Connection *c, enum front_route fr,
+    const char *name, const char *method, void **con_cls)
+{
+	struct req *r = *con_cls != &seen_marker ? *con_cls : NULL;
+	struct front_call fc = { .eng = a->eng, .conn = c, .route = fr,
+	    .name = name, .method = method };
+	enum MHD_Result ret;
+
+	fc.w = r != NULL ? &r->w : NULL;
+	fc.waited = r != NULL && r->waited;
+	ret = front_handle(&fc);
+	if (!fc.again)
+		return ret;
+	r = req_get(c, con_cls);	/* it must wait: now it needs one */
+	if (r == NULL)
+		return MHD_NO;
+	fc.w = &r->w;
+	fc.waited = 0;
+	return front_handle(&fc);
+}
+
 static enum MHD_Result
 dispatch(struct api *a, struct MHD_Connection *c, const char *url,
     const char *method, void **con_cls)
@@ -605,6 +629,9 @@ dispatch(struct api *a, struct MHD_Connection *c, const char *url,
 	if (!api_gate(a, c, url, rt != R_NONE && name[0] != '\0' ? name :
 	    NULL, &ret))
 		return ret;
+	if (rt == R_NONE && front_route_of(url, name) != FRONT_NONE)
+		return api_front(a, c, front_route_of(url, name), name, method,
+		    con_cls);
 	if (rt == R_NONE)
 		return reply_error(c, MHD_HTTP_NOT_FOUND, "not_found",
 		    "no such route");

@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "log.h"
+#include "resources.h"
 #include "store.h"
 #include "token.h"
 
@@ -41,6 +42,7 @@ struct srv {
 	struct plex_target target;
 	struct plex_req *req;		/* the tok action in flight */
 	struct plex_req *ident;		/* GET /identity in flight */
+	struct res_cache *res;		/* /security/resources answers */
 	int need_identity;		/* IDENT_* */
 	int ident_mode;			/* of the request in flight */
 	int settled;			/* had a first outcome */
@@ -148,6 +150,11 @@ srv_new(struct engine *e, const struct cfg_server *cs)
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NULL;
+	s->res = res_cache_new(cs->name);
+	if (s->res == NULL) {
+		free(s);
+		return NULL;
+	}
 	s->eng = e;
 	s->cfg = cs;
 	pthread_mutex_init(&s->mu, NULL);
@@ -166,6 +173,7 @@ srv_free(struct srv *s)
 	if (s == NULL)
 		return;
 	secret_free(s->token);
+	res_cache_free(s->res);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
@@ -561,7 +569,9 @@ engine_finished(struct engine *e, CURLMsg *m)
 	curl_multi_remove_handle(e->multi, m->easy_handle);
 	s = plex_req_data(r);
 	plex_req_finish(r, m->data.result, &res);
-	if (r == s->ident) {
+	if (plex_req_kind(r) == PLEX_REQ_RESOURCES)
+		resources_done(s->res, r, &res);
+	else if (r == s->ident) {
 		s->ident = NULL;
 		srv_identity_done(s, &res);
 	} else {
@@ -577,6 +587,28 @@ engine_finished(struct engine *e, CURLMsg *m)
 	plex_result_clear(&res);
 	plex_req_free(r);
 	srv_step(s, clock_mono_ms());
+}
+
+/*
+ * Start the /security/resources requests callers wait for (resources.c).
+ * s->token is written on this thread only, so it may be read unlocked.
+ */
+static int64_t
+srv_resources(struct srv *s, int64_t now)
+{
+	struct res_upstream u;
+
+	pthread_mutex_lock(&s->mu);
+	u.token_pending = s->token == NULL &&
+	    s->tok.in_flight == TOK_ACT_FETCH;
+	u.generation = s->tok.generation;
+	pthread_mutex_unlock(&s->mu);
+	u.multi = s->eng->multi;
+	u.data = s;
+	u.target = &s->target;
+	u.transient = s->token;
+	u.admin = s->cfg->token;
+	return resources_step(s->res, &u, now);
 }
 
 static void engine_apply(struct engine *e, struct config *cfg);
@@ -600,6 +632,9 @@ engine_turn(struct engine *e)
 
 	for (i = 0; i < e->nsrvs; i++) {
 		d = srv_step(e->srvs[i], now);
+		if (d < next)
+			next = d;
+		d = srv_resources(e->srvs[i], now);
 		if (d < next)
 			next = d;
 	}
@@ -743,6 +778,7 @@ srv_retire(struct engine *e, struct srv *s)
 		curl_multi_remove_handle(e->multi, plex_req_easy(r[i]));
 		plex_req_free(r[i]);
 	}
+	res_cache_abort(s->res, e->multi);
 	waiters_resume(wake);
 }
 
@@ -1123,4 +1159,34 @@ engine_authorize(struct engine *e, const char *key, size_t len,
 	rc = auth_allowed(e->cfg, key, len, server);
 	pthread_rwlock_unlock(&e->table);
 	return (int)rc;
+}
+
+/* ---------------------------------------------------------- resources */
+
+int
+engine_resources(struct engine *e, const char *name, const char *source,
+    int refresh, int waited, struct engine_waiter *w, struct res_answer *out)
+{
+	enum res_status st = RES_NOSERVER;
+	struct res_params p;
+	struct srv *s;
+
+	memset(out, 0, sizeof(*out));
+	pthread_rwlock_rdlock(&e->table);
+	s = engine_lookup(e, name);
+	if (s != NULL && e->stopping) {
+		snprintf(out->reason, sizeof(out->reason), "stopping");
+		st = RES_FAILED;
+	} else if (s != NULL) {
+		p.ttl = e->cfg->refresh.resources_ttl;
+		p.min_forced = e->cfg->refresh.min_forced_interval;
+		pthread_mutex_lock(&s->mu);
+		p.generation = s->tok.generation;
+		pthread_mutex_unlock(&s->mu);
+		st = res_demand(s->res, source, refresh, waited, &p, w, out);
+	}
+	pthread_rwlock_unlock(&e->table);
+	if (st == RES_WAIT && w != NULL)
+		engine_kick(e);
+	return (int)st;
 }

@@ -139,4 +139,12 @@ int engine_has_server(struct engine *e, const char *name);
 int engine_authorize(struct engine *e, const char *key, size_t len,
     const char *server);
 
+/*
+ * The source's connection details (resources.c): an enum res_status,
+ * waiting as engine_token() does; out is filled unless RES_WAIT.
+ */
+struct res_answer;
+int engine_resources(struct engine *e, const char *name, const char *source,
+    int refresh, int waited, struct engine_waiter *w, struct res_answer *out);
+
 #endif

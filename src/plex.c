@@ -29,6 +29,7 @@
 #include <jansson.h>
 
 #include "plex.h"
+#include "plexres.h"
 #include "secret.h"
 
 #define PLEX_TOKEN_PATH "/security/token?type=delegation&scope=all"
@@ -781,6 +782,8 @@ plex_result_clear(struct plex_result *res)
 		return;
 	secret_free(res->token);
 	res->token = NULL;
+	plexres_free(res->resources);
+	res->resources = NULL;
 }
 
 /* ------------------------------------------------------------- finish */
@@ -880,6 +883,10 @@ finish_body(struct plex_req *r, struct plex_result *res)
 	case PLEX_REQ_IDENTITY:
 		res->err = plex_parse_identity(body, r->len, res->machine_id,
 		    res->version, res->reason, sizeof(res->reason));
+		break;
+	case PLEX_REQ_RESOURCES:
+		res->err = plexres_parse(body, r->len, &res->resources,
+		    res->reason, sizeof(res->reason));
 		break;
 	default:
 		res->err = PLEX_OK;

@@ -40,7 +40,8 @@ enum plex_err {
 enum plex_kind {
 	PLEX_REQ_TOKEN,		/* POST /security/token, admin token */
 	PLEX_REQ_VERIFY,	/* GET /, transient token */
-	PLEX_REQ_IDENTITY	/* GET /identity, no token */
+	PLEX_REQ_IDENTITY,	/* GET /identity, no token */
+	PLEX_REQ_RESOURCES	/* GET /security/resources: plexres.h */
 };
 
 /* Connection settings of one server; strings are borrowed. */
@@ -60,6 +61,7 @@ struct plex_result {
 	struct secret *token;		/* PLEX_REQ_TOKEN: owned by caller */
 	char machine_id[PLEX_FIELD_MAX];	/* PLEX_REQ_IDENTITY */
 	char version[PLEX_FIELD_MAX];		/* PLEX_REQ_IDENTITY */
+	struct plexres *resources;	/* PLEX_REQ_RESOURCES: owned by caller */
 };
 
 struct plex_req;
