@@ -61,6 +61,7 @@ echo "$ADMIN_TOKEN" >> "$T/secrets"
 start_sim() {
 	rm -f "$T/sim.ports"
 	"$SIM" --quiet --port-file "$T/sim.ports" \
+	    --issued-file "$T/issued" \
 	    --admin-token-file "$T/admin.token" "$@" &
 	SIM_PID=$!
 	wait_for 10 test -s "$T/sim.ports" || fail "plex-sim did not start"
@@ -150,9 +151,11 @@ get_token() {
 	echo >> "$T/secrets"
 }
 
-# No secret seen in this test appears in the daemon's log.
+# No secret seen in this test, and no token plex-sim issued, appears in
+# the daemon's log.
 check_no_secrets() {
 	local s
+	cat "$T/issued" >> "$T/secrets" 2>/dev/null
 	while read -r s; do
 		[ -n "$s" ] || continue
 		if grep -qF -- "$s" "$T/daemon.log"; then

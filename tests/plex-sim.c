@@ -385,6 +385,9 @@ tokset_add(const char *t)
 	ts.count++;
 }
 
+/* --issued-file: every token issued, one a line, for leak checks */
+static FILE *issued_fp;
+
 static void
 tok_issue(char out[TOK_LEN + 1])
 {
@@ -396,6 +399,10 @@ tok_issue(char out[TOK_LEN + 1])
 		rand_alnum(out + plen, TOK_RAND);
 	} while (tokset_has(out));
 	tokset_add(out);
+	if (issued_fp != NULL) {
+		fprintf(issued_fp, "%s\n", out);
+		fflush(issued_fp);
+	}
 	pthread_mutex_unlock(&tok_lock);
 	ctr_inc(C_ISSUED);
 }
@@ -1526,7 +1533,7 @@ usage(FILE *f)
 	fputs("usage: plex-sim [--port N] [--ctl-port N] [--port-file FILE]"
 	    "\n\t--admin-token-file FILE [--delay-ms N] [--ping-ms N]\n"
 	    "\t[--no-eventsource] [--machine-id ID] [--version V]"
-	    " [--seed N]\n\t[--quiet]\n", f);
+	    " [--seed N]\n\t[--issued-file FILE] [--quiet]\n", f);
 }
 
 static int
@@ -1571,6 +1578,7 @@ parse_args(int argc, char **argv)
 		{ "machine-id", required_argument, NULL, 'm' },
 		{ "version", required_argument, NULL, 'v' },
 		{ "seed", required_argument, NULL, 's' },
+		{ "issued-file", required_argument, NULL, 'I' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -1592,7 +1600,13 @@ parse_args(int argc, char **argv)
 			no_eventsource = 1;
 		else if (ch == 'q')
 			quiet = 1;
-		else if (set_opt(ch, optarg) != 0)
+		else if (ch == 'I') {
+			issued_fp = fopen(optarg, "ae");
+			if (issued_fp == NULL) {
+				perror(optarg);
+				goto bad;
+			}
+		} else if (set_opt(ch, optarg) != 0)
 			goto bad;
 	}
 	if (optind == argc && admin_file != NULL)
@@ -1744,5 +1758,7 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	shutdown_all();
+	if (issued_fp != NULL)
+		fclose(issued_fp);
 	return rc;
 }
