@@ -13,10 +13,17 @@ if ! command -v node >/dev/null; then
 	exit 77
 fi
 if [ ! -d "$SDK/node_modules/@lukehagar/plexjs" ]; then
-	if ! (cd "$SDK" && npm ci --no-audit --no-fund >/dev/null 2>&1); then
-		echo "FAIL: cannot install the SDK: cd tests/sdk && npm ci" >&2
-		exit 1
+	# not installed (a fresh checkout, or distcheck's read-only
+	# tree): install the locked SDK in a scratch copy
+	mkdir "$T/sdkenv"
+	cp "$SDK/package.json" "$SDK/package-lock.json" "$SDK/run.mjs" \
+	    "$T/sdkenv/"
+	if ! (cd "$T/sdkenv" && npm ci --no-audit --no-fund \
+	    >"$T/npm.log" 2>&1); then
+		tail -n 20 "$T/npm.log" >&2
+		fail "cannot install the SDK (cd tests/sdk && npm ci)"
 	fi
+	SDK=$T/sdkenv
 fi
 
 KEY=canary-sdk-key-$RANDOM$RANDOM$RANDOM
