@@ -41,7 +41,7 @@ enum res_status {
 /* What a caller gets; res_answer_clear() frees the copy. */
 struct res_answer {
 	struct plexres *data;
-	int notoken;			/* the server had no token to ask with */
+	int notoken;			/* no token to ask Plex with */
 	enum plex_err err;
 	long status;			/* Plex's HTTP status, 0 if none */
 	char reason[PLEX_REASON_LEN];
