@@ -21,8 +21,10 @@
 #include "api.h"
 #include "auth.h"
 #include "clock.h"
+#include "events.h"
 #include "front.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "unixsock.h"
 
@@ -547,11 +549,134 @@ route_refresh(struct api *a, struct MHD_Connection *c, const char *name,
 	return token_answer(c, name, ans, &t, &u);
 }
 
+/* ------------------------------------- event stream (events.c), metrics */
+
+static struct events *api_events;
+
+void
+api_set_events(struct events *ev)
+{
+	api_events = ev;
+}
+
+/*
+ * An event stream with nothing to send is suspended, so it holds no
+ * thread of the pool; events.c resumes it when a message comes.
+ */
+static void
+sse_suspend(void *arg)
+{
+	MHD_suspend_connection(arg);
+}
+
+static void
+sse_resume(void *arg)
+{
+	MHD_resume_connection(arg);
+}
+
+static ssize_t
+sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	ssize_t n = events_read(cls, buf, max);
+
+	(void)pos;
+	return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : n;
+}
+
+static void
+sse_free(void *cls)
+{
+	events_unsubscribe(cls);
+}
+
+/* A subscription to the servers the caller may see; NULL if none. */
+static struct events_sub *
+sse_subscribe(struct api *a, struct MHD_Connection *c)
+{
+	struct engine_status st;
+	struct events_sub *sub = NULL;
+	char (*names)[CFG_NAME_MAX + 1] = NULL, (*grown)[CFG_NAME_MAX + 1];
+	const char **ptrs;
+	size_t i, n = 0;
+
+	for (i = 0; engine_status_at(a->eng, i, &st) == 0; i++) {
+		if (api_authorize(a, c, "/v1/events", st.name) != AUTH_OK)
+			continue;
+		grown = realloc(names, (n + 1) * sizeof(*names));
+		if (grown == NULL)
+			break;
+		names = grown;
+		memcpy(names[n++], st.name, sizeof(st.name));
+	}
+	ptrs = calloc(n + 1, sizeof(*ptrs));
+	for (i = 0; ptrs != NULL && i < n; i++)
+		ptrs[i] = names[i];
+	if (api_events != NULL && ptrs != NULL)
+		sub = events_subscribe(api_events, ptrs, n, sse_suspend,
+		    sse_resume, c);
+	free(ptrs);
+	free(names);
+	return sub;
+}
+
+static enum MHD_Result
+route_events(struct api *a, struct MHD_Connection *c)
+{
+	struct events_sub *sub = sse_subscribe(a, c);
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (sub == NULL)
+		return reply_json(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    json_pack("{s:{s:s,s:s}}", "error", "code",
+		    "too_many_subscribers", "message", "the event stream has "
+		    "as many subscribers as it takes; retry later"),
+		    EVENTS_RETRY_MS);
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
+	    EVENTS_MSG_MAX, sse_read, sub, sse_free);
+	if (r == NULL) {
+		events_unsubscribe(sub);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "text/event-stream; charset=utf-8");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+route_metrics(struct api *a, struct MHD_Connection *c)
+{
+	enum MHD_Result ret;
+	size_t len = 0;
+	char *text = metrics_render(a->eng, &len);
+
+	if (text == NULL)
+		return MHD_NO;
+	ret = reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; "
+	    "charset=utf-8", text, len, 0);
+	free(text);
+	return ret;
+}
+
 /* ---------------------------------------------------------- dispatch */
 
 enum route {
 	R_NONE, R_HEALTHZ, R_READYZ, R_SERVERS, R_SERVER, R_TOKEN,
-	R_REFRESH
+	R_REFRESH, R_EVENTS, R_METRICS
+};
+
+/* The route templates of plex_tokend_http_requests_total. */
+static const char *const route_label[] = {
+	[R_NONE] = "other", [R_HEALTHZ] = "/healthz",
+	[R_READYZ] = "/readyz", [R_SERVERS] = "/v1/servers",
+	[R_SERVER] = "/v1/servers/{name}",
+	[R_TOKEN] = "/v1/servers/{name}/token",
+	[R_REFRESH] = "/v1/servers/{name}/token/refresh",
+	[R_EVENTS] = "/v1/events", [R_METRICS] = "/metrics"
 };
 
 /* Split /v1/servers/NAME[/token[/refresh]]. */
@@ -568,6 +693,10 @@ route_of(const char *url, char name[CFG_NAME_MAX + 1])
 		return R_READYZ;
 	if (strcmp(url, "/v1/servers") == 0)
 		return R_SERVERS;
+	if (strcmp(url, "/v1/events") == 0)
+		return R_EVENTS;
+	if (strcmp(url, "/metrics") == 0)
+		return R_METRICS;
 	if (strncmp(url, pfx, sizeof(pfx) - 1) != 0)
 		return R_NONE;
 	p = url + sizeof(pfx) - 1;
@@ -650,6 +779,10 @@ dispatch(struct api *a, struct MHD_Connection *c, const char *url,
 		return route_server(a, c, name);
 	case R_TOKEN:
 		return route_token(a, c, name, con_cls);
+	case R_EVENTS:
+		return route_events(a, c);
+	case R_METRICS:
+		return route_metrics(a, c);
 	default:
 		return route_refresh(a, c, name, *con_cls);
 	}
@@ -669,12 +802,31 @@ take_body(struct req *r, const char *data, size_t *size)
 	return MHD_YES;
 }
 
+/* Count the answer queued for url, if one was (not while it waits). */
+static void
+api_count(struct MHD_Connection *c, const char *url)
+{
+	const union MHD_ConnectionInfo *ci;
+	char name[CFG_NAME_MAX + 1];
+	enum route rt = route_of(url, name);
+	const char *label = route_label[R_NONE];
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+	if (ci == NULL || ci->http_status == 0)
+		return;
+	if ((size_t)rt < sizeof(route_label) / sizeof(route_label[0]) &&
+	    route_label[rt] != NULL)
+		label = route_label[rt];
+	metrics_http(label, ci->http_status);
+}
+
 static enum MHD_Result
 handler(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload,
     size_t *upload_size, void **con_cls)
 {
 	struct api *a = cls;
+	enum MHD_Result ret;
 	struct req *r;
 
 	if (*con_cls == NULL) {
@@ -694,7 +846,9 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (log_enabled(LOGL_DEBUG))
 		log_debug("api: %s %s", method, url);
-	return dispatch(a, c, url, method, con_cls);
+	ret = dispatch(a, c, url, method, con_cls);
+	api_count(c, url);
+	return ret;
 }
 
 static void

@@ -12,6 +12,13 @@
 #include "engine.h"
 
 struct api;
+struct events;
+
+/*
+ * Where GET /v1/events subscribes (events.h); call before api_start().
+ * Without it the route answers 503.
+ */
+void api_set_events(struct events *ev);
 
 /*
  * Listen on the sockets systemd passed, if any, else on cfg's address

@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "log.h"
+#include "metrics.h"
 #include "resources.h"
 #include "store.h"
 #include "token.h"
@@ -558,6 +559,25 @@ engine_settle_signal(struct engine *e)
 	pthread_mutex_unlock(&e->mu);
 }
 
+/* Count a finished token, verify or identity request (metrics.c). */
+static void
+engine_metrics(const struct srv *s, const struct plex_req *r,
+    const struct plex_result *res)
+{
+	static const char *const endpoint[] = {
+		[PLEX_REQ_TOKEN] = "token", [PLEX_REQ_VERIFY] = "verify",
+		[PLEX_REQ_IDENTITY] = "identity"
+	};
+	enum plex_kind k = plex_req_kind(r);
+
+	if (k > PLEX_REQ_IDENTITY)
+		return;
+	metrics_upstream(s->cfg->name, endpoint[k], res->status,
+	    res->seconds);
+	if (k == PLEX_REQ_TOKEN)
+		metrics_refresh(s->cfg->name, res->err == PLEX_OK);
+}
+
 static void
 engine_finished(struct engine *e, CURLMsg *m)
 {
@@ -569,6 +589,7 @@ engine_finished(struct engine *e, CURLMsg *m)
 	curl_multi_remove_handle(e->multi, m->easy_handle);
 	s = plex_req_data(r);
 	plex_req_finish(r, m->data.result, &res);
+	engine_metrics(s, r, &res);
 	if (plex_req_kind(r) == PLEX_REQ_RESOURCES)
 		resources_done(s->res, r, &res);
 	else if (r == s->ident) {

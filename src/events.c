@@ -342,13 +342,32 @@ events_unsubscribe(struct events_sub *s)
 			ev->nsubs--;
 			break;
 		}
+	pthread_cond_broadcast(&ev->cond);
 	pthread_mutex_unlock(&ev->mu);
 	free(s->servers);
 	free(s);
 }
 
+/* Wait up to ms for every subscriber to be gone; under ev->mu. */
+static void
+wait_gone(struct events *ev, int64_t ms)
+{
+	int64_t end = clock_mono_ms() + ms;
+	struct timespec ts;
+
+	while (ev->nsubs > 0 && clock_mono_ms() < end) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 20 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&ev->cond, &ev->mu, &ts);
+	}
+}
+
 void
-events_close(struct events *ev)
+events_close(struct events *ev, int64_t wait_ms)
 {
 	struct events_sub *s, *wake[EVENTS_MAX_SUBS];
 	size_t nwake = 0;
@@ -364,6 +383,9 @@ events_close(struct events *ev)
 	}
 	pthread_mutex_unlock(&ev->mu);
 	wake_all(wake, nwake);
+	pthread_mutex_lock(&ev->mu);
+	wait_gone(ev, wait_ms);
+	pthread_mutex_unlock(&ev->mu);
 }
 
 void

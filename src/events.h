@@ -17,6 +17,7 @@
 #define PLEX_TOKEND_EVENTS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "engine.h"
@@ -26,6 +27,7 @@
 #define EVENTS_MSG_MAX 384
 #define EVENTS_KEEPALIVE_MS 15000
 #define EVENTS_RETRY_MS 2000
+#define EVENTS_CLOSE_WAIT_MS 1000	/* for streams to end at stop */
 
 struct events;
 struct events_sub;
@@ -52,9 +54,10 @@ void events_unsubscribe(struct events_sub *sub);
 
 /*
  * End every stream (their next read is -1) and refuse new ones; wakes
- * the suspended.  Call before the HTTP daemon stops.
+ * the suspended, then waits up to wait_ms for the streams to finish.
+ * Call before the HTTP daemon stops.
  */
-void events_close(struct events *ev);
+void events_close(struct events *ev, int64_t wait_ms);
 /* Stop the keep-alive thread and free; every subscriber must be gone. */
 void events_free(struct events *ev);
 

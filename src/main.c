@@ -18,6 +18,8 @@
 #include "clock.h"
 #include "config.h"
 #include "engine.h"
+#include "events.h"
+#include "hooks.h"
 #include "log.h"
 #include "notify.h"
 #include "plex.h"
@@ -154,6 +156,27 @@ block_signals(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* The engine's observers: hooks (hooks.c) and the event stream. */
+static struct hooks *hooks;
+static struct events *events;
+
+static void
+observe(struct engine *e)
+{
+	char err[256];
+
+	hooks = hooks_new(engine_config(e), err, sizeof(err));
+	if (hooks == NULL)
+		log_fatalx("cannot start the hooks: %s", err);
+	events = events_new(err, sizeof(err));
+	if (events == NULL)
+		log_fatalx("cannot start the event stream: %s", err);
+	if (engine_observe(e, hooks_observe, hooks) == -1 ||
+	    engine_observe(e, events_observe, events) == -1)
+		log_fatalx("cannot start: too many engine observers");
+	api_set_events(events);
+}
+
 static struct engine *
 start_engine(struct config *cfg)
 {
@@ -169,6 +192,7 @@ start_engine(struct config *cfg)
 	e = engine_new(cfg, id, err, sizeof(err));
 	if (e == NULL)
 		log_fatalx("cannot start: %s", err);
+	observe(e);
 	if (engine_start(e, err, sizeof(err)) == -1)
 		log_fatalx("cannot start: %s", err);
 	return e;
@@ -186,6 +210,9 @@ reload(const struct options *o, struct engine *e)
 		return;
 	}
 	log_setlevel(o->level != -1 ? o->level : cfg->log_level);
+	if (hooks_reload(hooks, cfg) == -1)
+		log_warnx("reload: out of memory copying the hooks; the "
+		    "previous hooks stay");
 	engine_reload(e, cfg);
 	log_notice("configuration reloaded from %s", o->config);
 }
@@ -336,8 +363,11 @@ stop(struct api *a, struct engine *e)
 {
 	log_notice("stopping");
 	api_quiesce(a);
+	events_close(events, EVENTS_CLOSE_WAIT_MS);
 	engine_stop(e);
+	hooks_free(hooks);
 	api_stop(a);
+	events_free(events);
 	engine_free(e);
 }
 
