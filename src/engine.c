@@ -32,6 +32,33 @@
 /* Why /identity is asked: to learn it, or to notice that it changed. */
 enum { IDENT_NONE, IDENT_COMPARE, IDENT_UPDATE };
 
+/* Following /:/eventsource/notifications to notice restarts at once. */
+enum stream_mode {
+	STREAM_IDLE,			/* none; (re)connect at retry_at */
+	STREAM_CONNECTING,
+	STREAM_OPEN,
+	STREAM_UNSUPPORTED		/* 404 or not a stream: polling only */
+};
+
+struct stream {
+	struct plex_req *req;
+	enum stream_mode mode;
+	uint64_t gen;			/* token generation it was opened with */
+	int64_t retry_at;
+	unsigned attempts;		/* failed connects in a row */
+	int64_t lost_at;		/* when it dropped; 0 while fine */
+	unsigned long pings, bytes;	/* last seen counts */
+	int64_t last_data;		/* mono ms of the last bytes */
+	int64_t last_ping;
+	int64_t interval;		/* learned ping interval, ms; 0 unknown */
+	unsigned long reconnects;
+};
+
+#define STREAM_PING_DEFAULT 10000	/* a PMS pings every 10 s */
+#define STREAM_RETRY_FIRST 100		/* ms */
+#define STREAM_RETRY_FAST 500		/* ms, cap in the first minute */
+#define STREAM_FAST_PERIOD 60000	/* ms */
+
 struct srv {
 	struct engine *eng;
 	const struct cfg_server *cfg;
@@ -43,7 +70,10 @@ struct srv {
 	struct plex_target target;
 	struct plex_req *req;		/* the tok action in flight */
 	struct plex_req *ident;		/* GET /identity in flight */
+	struct stream stream;		/* the server's event stream */
 	struct res_cache *res;		/* /security/resources answers */
+	int pub_stream_open;		/* copies for other threads, */
+	unsigned long pub_reconnects;	/* written under mu */
 	int need_identity;		/* IDENT_* */
 	int ident_mode;			/* of the request in flight */
 	int settled;			/* had a first outcome */
@@ -522,15 +552,179 @@ srv_start_identity(struct srv *s)
 	s->need_identity = IDENT_NONE;
 }
 
+/* ------------------------------------------------------- event stream */
+
+static void
+stream_abort(struct srv *s)
+{
+	if (s->stream.req == NULL)
+		return;
+	curl_multi_remove_handle(s->eng->multi, plex_req_easy(s->stream.req));
+	plex_req_free(s->stream.req);
+	s->stream.req = NULL;
+}
+
+/*
+ * The stream is gone: the earliest sign of a restart.  Check the token
+ * at once, and reconnect fast (every 0.5 s at most) for a minute, then
+ * at the pace of retry_max, with jitter.
+ */
+static void
+stream_lost(struct srv *s, int64_t now, const char *why)
+{
+	struct stream *st = &s->stream;
+	int64_t cap, d;
+
+	if (st->lost_at == 0) {
+		st->lost_at = now;
+		log_info("%s: event stream lost (%s); checking the token",
+		    s->cfg->name, why);
+		pthread_mutex_lock(&s->mu);
+		tok_check_now(&s->tok, now);
+		pthread_mutex_unlock(&s->mu);
+	}
+	st->mode = STREAM_IDLE;
+	st->attempts++;
+	cap = now - st->lost_at < STREAM_FAST_PERIOD ? STREAM_RETRY_FAST :
+	    s->params.retry_max;
+	d = STREAM_RETRY_FIRST << (st->attempts < 16 ? st->attempts - 1 : 15);
+	d = d < cap ? d : cap;
+	st->retry_at = now + d / 2 + (int64_t)(clock_random(NULL) *
+	    (double)(d / 2));
+}
+
+/* Connected: a reconnect after a loss means "verify now". */
+static void
+stream_opened(struct srv *s, int64_t now)
+{
+	struct stream *st = &s->stream;
+
+	st->mode = STREAM_OPEN;
+	st->attempts = 0;
+	st->last_data = now;
+	st->last_ping = 0;
+	if (st->lost_at != 0) {
+		st->reconnects++;
+		st->lost_at = 0;
+		log_info("%s: event stream back; checking the token",
+		    s->cfg->name);
+		pthread_mutex_lock(&s->mu);
+		tok_check_now(&s->tok, now);
+		pthread_mutex_unlock(&s->mu);
+	} else
+		log_debug("%s: following the event stream", s->cfg->name);
+}
+
+/* Learn the ping interval and notice silence; returns a deadline. */
+static int64_t
+stream_watch(struct srv *s, int64_t now)
+{
+	struct stream *st = &s->stream;
+	unsigned long pings = plex_req_pings(st->req);
+	unsigned long bytes = plex_req_received(st->req);
+	int64_t limit;
+
+	if (bytes != st->bytes) {
+		st->bytes = bytes;
+		st->last_data = now;
+	}
+	if (pings != st->pings) {
+		/* several pings may arrive in one turn */
+		if (st->last_ping != 0)
+			st->interval = (now - st->last_ping) /
+			    (int64_t)(pings - st->pings);
+		st->last_ping = now;
+		st->pings = pings;
+	}
+	limit = 3 * (st->interval > 0 ? st->interval : STREAM_PING_DEFAULT);
+	if (now - st->last_data <= limit)
+		return st->last_data + limit + 1;
+	stream_abort(s);
+	stream_lost(s, now, "silent for three ping intervals");
+	return st->retry_at;
+}
+
+static int64_t
+stream_step(struct srv *s, int64_t now)
+{
+	struct stream *st = &s->stream;
+
+	if (st->mode == STREAM_UNSUPPORTED)
+		return TOK_NEVER;
+	if (st->req == NULL) {
+		if (now < st->retry_at)
+			return st->retry_at;
+		pthread_mutex_lock(&s->mu);
+		if (s->token != NULL && s->tok.have) {
+			st->req = srv_request(s, PLEX_REQ_EVENTS, s->token);
+			st->gen = s->tok.generation;
+		}
+		pthread_mutex_unlock(&s->mu);
+		if (st->req == NULL)
+			return TOK_NEVER;	/* a new token steps us again */
+		log_debug("%s: event stream: connecting (attempt %u)",
+		    s->cfg->name, st->attempts + 1);
+		st->mode = STREAM_CONNECTING;
+		st->pings = st->bytes = 0;
+	}
+	if (st->mode == STREAM_CONNECTING && plex_req_stream_open(st->req))
+		stream_opened(s, now);
+	if (st->mode == STREAM_OPEN)
+		return stream_watch(s, now);
+	return TOK_NEVER;
+}
+
+/* The stream request ended: why decides what it means. */
+static void
+stream_done(struct srv *s, const struct plex_result *res)
+{
+	struct stream *st = &s->stream;
+	int64_t now = clock_mono_ms();
+	struct outcome o;
+	unsigned ev = 0;
+
+	if (res->err == PLEX_ERR_AUTH) {
+		pthread_mutex_lock(&s->mu);
+		if (st->gen == s->tok.generation && s->tok.have) {
+			ev = tok_invalidate(&s->tok, now);
+			secret_free(s->token);
+			s->token = NULL;
+		}
+		outcome_fill(s, &o, ev, now);
+		pthread_mutex_unlock(&s->mu);
+		st->mode = STREAM_IDLE;
+		st->retry_at = now;
+		st->lost_at = 0;
+		if (ev == 0)
+			return;
+		log_notice("%s: server restarted (the event stream refused "
+		    "the token); renewing now", s->cfg->name);
+		srv_announce(s, &o, NULL);
+		s->need_identity = IDENT_UPDATE;
+	} else if ((res->status == 404 || res->err == PLEX_ERR_MALFORMED) &&
+	    st->mode == STREAM_CONNECTING && st->lost_at == 0) {
+		st->mode = STREAM_UNSUPPORTED;
+		log_info("%s: the server offers no event stream (%s); "
+		    "restarts are noticed by polling every verify_interval",
+		    s->cfg->name, res->reason);
+	} else
+		stream_lost(s, now, res->err == PLEX_OK ? "ended" :
+		    res->reason);
+}
+
 /* Start what is due; wake the waiters once nothing is in flight. */
 static int64_t
 srv_step(struct srv *s, int64_t now)
 {
 	struct engine_waiter *wake = NULL;
 	enum tok_action a;
-	int64_t deadline;
+	int64_t deadline, d;
 
+	/* first the stream: what it sees may make a check due now */
+	d = stream_step(s, now);
 	pthread_mutex_lock(&s->mu);
+	s->pub_stream_open = s->stream.mode == STREAM_OPEN;
+	s->pub_reconnects = s->stream.reconnects;
 	a = tok_next(&s->tok, now, &deadline);
 	if (a == TOK_ACT_FETCH)
 		s->req = srv_request(s, PLEX_REQ_TOKEN, s->cfg->token);
@@ -548,7 +742,7 @@ srv_step(struct srv *s, int64_t now)
 
 	srv_start_identity(s);
 	waiters_resume(wake);
-	return deadline;
+	return d < deadline ? d : deadline;
 }
 
 static void
@@ -595,6 +789,9 @@ engine_finished(struct engine *e, CURLMsg *m)
 	else if (r == s->ident) {
 		s->ident = NULL;
 		srv_identity_done(s, &res);
+	} else if (r == s->stream.req) {
+		s->stream.req = NULL;
+		stream_done(s, &res);
 	} else {
 		pthread_mutex_lock(&s->mu);
 		s->req = NULL;
@@ -799,6 +996,7 @@ srv_retire(struct engine *e, struct srv *s)
 		curl_multi_remove_handle(e->multi, plex_req_easy(r[i]));
 		plex_req_free(r[i]);
 	}
+	stream_abort(s);
 	res_cache_abort(s->res, e->multi);
 	waiters_resume(wake);
 }
@@ -1125,7 +1323,10 @@ status_fill(struct srv *s, struct engine_status *st)
 	st->last_error_at = s->last_error_at;
 	snprintf(st->last_error, sizeof(st->last_error), "%s",
 	    s->last_error);
-	st->restart_detection = "polling";
+	st->restart_detection = s->pub_stream_open ? "event-stream" :
+	    "polling";
+	st->stream_open = s->pub_stream_open;
+	st->stream_reconnects = s->pub_reconnects;
 	pthread_mutex_unlock(&s->mu);
 }
 

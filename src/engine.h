@@ -62,7 +62,9 @@ struct engine_status {
 	unsigned failures;
 	int64_t last_error_at;		/* wall ms, 0 none */
 	char last_error[256];
-	const char *restart_detection;
+	const char *restart_detection;	/* "event-stream" or "polling" */
+	int stream_open;
+	unsigned long stream_reconnects;
 	int ready;			/* a token can be served now */
 };
 

@@ -33,6 +33,9 @@
 #include "secret.h"
 
 #define PLEX_TOKEN_PATH "/security/token?type=delegation&scope=all"
+/* only the pings: little else reaches a client that asks for them */
+#define PLEX_EVENTS_PATH "/:/eventsource/notifications?filters=ping"
+#define PLEX_SSE_LINE 128
 #define PLEX_BODY_CHUNK 4096
 
 struct plex_req {
@@ -48,6 +51,11 @@ struct plex_req {
 	int keep_body;
 	int toobig;
 	int nomem;
+	int stream_open;		/* PLEX_REQ_EVENTS: 2xx event stream */
+	int not_stream;			/* ... 2xx, but something else */
+	unsigned long pings;
+	size_t linelen;
+	char line[PLEX_SSE_LINE];	/* the event-stream line so far */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -582,6 +590,81 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+/* The first bytes of a 2xx answer: is it an event stream? */
+static int
+stream_check(struct plex_req *r)
+{
+	char *ct = NULL;
+
+	(void)curl_easy_getinfo(r->easy, CURLINFO_CONTENT_TYPE, &ct);
+	if (ct == NULL || strncmp(ct, "text/event-stream", 17) != 0) {
+		r->not_stream = 1;
+		return -1;
+	}
+	r->stream_open = 1;
+	return 0;
+}
+
+/* Count "event: ping" lines; a line too long is skipped whole. */
+static void
+stream_feed(struct plex_req *r, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] != '\n') {
+			if (r->linelen < sizeof(r->line) - 1)
+				r->line[r->linelen] = p[i];
+			r->linelen++;
+			continue;
+		}
+		if (r->linelen < sizeof(r->line)) {
+			r->line[r->linelen] = '\0';
+			if (strcmp(r->line, "event: ping") == 0 ||
+			    strcmp(r->line, "event: ping\r") == 0)
+				r->pings++;
+		}
+		r->linelen = 0;
+	}
+}
+
+static size_t
+stream_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct plex_req *r = ud;
+	size_t n = size * nmemb;
+	long status = 0;
+
+	(void)curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (!is2xx(status)) {
+		r->seen += n;
+		return r->seen > PLEX_BODY_MAX ? 0 : n;
+	}
+	if (!r->stream_open && stream_check(r) == -1)
+		return 0;
+	r->seen += n;
+	stream_feed(r, ptr, n);
+	return n;
+}
+
+int
+plex_req_stream_open(const struct plex_req *r)
+{
+	return r->stream_open;
+}
+
+unsigned long
+plex_req_pings(const struct plex_req *r)
+{
+	return r->pings;
+}
+
+unsigned long
+plex_req_received(const struct plex_req *r)
+{
+	return (unsigned long)r->seen;
+}
+
 /* Add "name: value"; the buffer that held the line is wiped. */
 static int
 add_header(struct curl_slist **list, const char *name, const char *value)
@@ -615,7 +698,10 @@ build_headers(struct plex_req *r, const struct plex_target *t,
 {
 	const char *cid = t->client_id != NULL ? t->client_id : "";
 
-	if (add_header(&r->hdrs, "Accept", "application/json") == -1 ||
+	const char *accept = r->kind == PLEX_REQ_EVENTS ?
+	    "text/event-stream" : "application/json";
+
+	if (add_header(&r->hdrs, "Accept", accept) == -1 ||
 	    add_header(&r->hdrs, "X-Plex-Product", PACKAGE_NAME) == -1 ||
 	    add_header(&r->hdrs, "X-Plex-Version", PACKAGE_VERSION) == -1 ||
 	    add_header(&r->hdrs, "X-Plex-Client-Identifier", cid) == -1)
@@ -638,6 +724,9 @@ build_url(enum plex_kind kind, const char *base)
 		break;
 	case PLEX_REQ_IDENTITY:
 		path = "/identity";
+		break;
+	case PLEX_REQ_EVENTS:
+		path = PLEX_EVENTS_PATH;
 		break;
 	default:
 		path = "/";
@@ -667,7 +756,9 @@ set_transport(struct plex_req *r, const struct plex_target *t)
 	ok &= SETOPT(e, CURLOPT_PROTOCOLS,
 	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	ok &= SETOPT(e, CURLOPT_TIMEOUT_MS, r->timeout_ms);
+	/* a stream lives as long as the server does */
+	ok &= SETOPT(e, CURLOPT_TIMEOUT_MS,
+	    r->kind == PLEX_REQ_EVENTS ? 0L : r->timeout_ms);
 	ok &= SETOPT(e, CURLOPT_CONNECTTIMEOUT_MS, r->timeout_ms);
 	ok &= SETOPT(e, CURLOPT_SSL_VERIFYPEER, verify);
 	ok &= SETOPT(e, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
@@ -675,7 +766,8 @@ set_transport(struct plex_req *r, const struct plex_target *t)
 		ok &= SETOPT(e, CURLOPT_CAINFO, t->ca_file);
 	ok &= SETOPT(e, CURLOPT_ERRORBUFFER, r->errbuf);
 	ok &= SETOPT(e, CURLOPT_PRIVATE, (void *)r);
-	ok &= SETOPT(e, CURLOPT_WRITEFUNCTION, write_cb);
+	ok &= SETOPT(e, CURLOPT_WRITEFUNCTION,
+	    r->kind == PLEX_REQ_EVENTS ? stream_cb : write_cb);
 	ok &= SETOPT(e, CURLOPT_WRITEDATA, (void *)r);
 	if (r->keep_body)
 		ok &= SETOPT(e, CURLOPT_MAXFILESIZE_LARGE,
@@ -714,7 +806,7 @@ plex_req_new(enum plex_kind kind, const struct plex_target *t,
 		return NULL;
 	r->kind = kind;
 	r->timeout_ms = t->timeout_ms > 0 ? t->timeout_ms : 10000;
-	r->keep_body = kind != PLEX_REQ_VERIFY;
+	r->keep_body = kind != PLEX_REQ_VERIFY && kind != PLEX_REQ_EVENTS;
 	r->easy = curl_easy_init();
 	if (r->easy == NULL || t->url == NULL)
 		goto done;
@@ -907,7 +999,11 @@ plex_req_finish(struct plex_req *r, CURLcode cc, struct plex_result *res)
 	(void)curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &res->seconds);
 	/* we cut it: past PLEX_BODY_MAX, or Content-Length said so */
 	cut = r->toobig || cc == CURLE_FILESIZE_EXCEEDED;
-	if (r->nomem) {
+	if (r->not_stream) {
+		res->err = PLEX_ERR_MALFORMED;
+		reasonf(res->reason, sizeof(res->reason),
+		    "not an event stream");
+	} else if (r->nomem) {
 		res->err = PLEX_ERR_NOMEM;
 		reasonf(res->reason, sizeof(res->reason),
 		    "out of memory reading the answer");

@@ -41,6 +41,7 @@ enum plex_kind {
 	PLEX_REQ_TOKEN,		/* POST /security/token, admin token */
 	PLEX_REQ_VERIFY,	/* GET /, transient token */
 	PLEX_REQ_IDENTITY,	/* GET /identity, no token */
+	PLEX_REQ_EVENTS,	/* GET /:/eventsource/notifications */
 	PLEX_REQ_RESOURCES	/* GET /security/resources: plexres.h */
 };
 
@@ -83,6 +84,18 @@ enum plex_kind plex_req_kind(const struct plex_req *r);
 /* Opaque pointer for the caller (the server the request belongs to). */
 void plex_req_set_data(struct plex_req *r, void *data);
 void *plex_req_data(const struct plex_req *r);
+
+/*
+ * PLEX_REQ_EVENTS is a long-lived Server-Sent Events stream with no
+ * overall timeout.  While it runs: 1 once a 2xx event stream is
+ * flowing, the count of "ping" events seen, and bytes received.  When it
+ * ends, plex_req_finish() says why: PLEX_ERR_AUTH (the token is dead),
+ * PLEX_ERR_HTTP with status 404 or PLEX_ERR_MALFORMED (no stream
+ * offered here), anything else (the stream dropped).
+ */
+int plex_req_stream_open(const struct plex_req *r);
+unsigned long plex_req_pings(const struct plex_req *r);
+unsigned long plex_req_received(const struct plex_req *r);
 
 /* Classify a finished transfer and parse its body into res. */
 void plex_req_finish(struct plex_req *r, CURLcode cc, struct plex_result *res);
