@@ -42,7 +42,7 @@ struct api {
 	size_t nd;
 	int activated;		/* sockets passed by systemd */
 	int port;
-	char *remote;		/* listen.address if allow_remote, for Host */
+	char *remote;		/* allow_remote: the address, for Host */
 	int require_header;	/* listen.require_header, as at start */
 	struct unixsock us;	/* listen.unix_socket; fd -1 when none */
 };

@@ -19,7 +19,7 @@ enum auth_result {
 	AUTH_OK = 0,
 	AUTH_NO_KEY,		/* 401: a key is needed and none came */
 	AUTH_BAD_KEY,		/* 401: no client holds that key */
-	AUTH_FORBIDDEN		/* 403: the client may not see that server */
+	AUTH_FORBIDDEN		/* 403: the key may not see that server */
 };
 
 /*
