@@ -1064,6 +1064,7 @@ engine_apply(struct engine *e, struct config *cfg)
 	for (i = 0; i < cfg->nservers; i++) {
 		pthread_mutex_lock(&v[i]->mu);
 		v[i]->cfg = &cfg->servers[i];
+		v[i]->tok.name = v[i]->cfg->name;	/* the old one is freed */
 		srv_params(v[i], cfg);
 		srv_target(v[i], cfg);
 		pthread_mutex_unlock(&v[i]->mu);

@@ -99,6 +99,30 @@ done
 [ "${found:-0}" = 1 ] || fail "the hook did not get the new token"
 pass "the next refresh reaches the hook with the new token"
 
+# SIGHUP swaps the hooks; the 30s hook of the old table runs on.
+printf '#!/bin/sh\ncat > /dev/null\necho ran >> %s\n' "$T/after.ran" \
+    > "$T/after.sh"
+chmod 700 "$T/after.sh"
+MIN_FORCED=1s write_config "hooks = (
+  { on = [ \"refresh\" ]; server = \"demo\";
+    command = [ \"$T/after.sh\" ]; }
+);"
+nrec=$(ls -d "$T"/rec.refresh.* | wc -l)
+kill -HUP "$DAEMON_PID"
+wait_for 5 grep -q 'configuration reloaded' "$T/daemon.log" ||
+    fail "no reload"
+refresh_ran() {
+	api POST /v1/servers/demo/token/refresh "$T/r3.json" >/dev/null
+	jq -j .token "$T/r3.json" >> "$T/secrets"
+	echo >> "$T/secrets"
+	test -s "$T/after.ran"
+}
+wait_for 10 refresh_ran || fail "the reloaded hook did not run"
+[ "$(ls -d "$T"/rec.refresh.* | wc -l)" = "$nrec" ] ||
+    fail "a hook removed by the reload still ran"
+group_alive "$long" || fail "the old table's running hook was stopped"
+pass "a reload replaces the hooks"
+
 stop_daemon || fail "SIGTERM: exit status $?"
 wait_for 3 bash -c "! ps -eo pgid= | tr -d ' ' | grep -qx $long" ||
     fail "a hook outlived the daemon"

@@ -44,8 +44,8 @@ record(struct sink *s, struct MHD_Connection *c, const char *method,
 	pthread_mutex_lock(&s->mu);
 	f = fopen(s->out, "a");
 	if (f != NULL) {
-		fprintf(f, "%s %s %s %.*s\n", method, url, ct != NULL ? ct : "-",
-		    (int)b->len, b->data);
+		fprintf(f, "%s %s %s %.*s\n", method, url,
+		    ct != NULL ? ct : "-", (int)b->len, b->data);
 		fclose(f);
 	}
 	pthread_mutex_unlock(&s->mu);
