@@ -116,6 +116,8 @@ static int64_t
 srv_wall(const struct srv *s, int64_t mono)
 {
 	(void)s;
+	if (mono == TOK_NEVER)		/* would overflow */
+		return TOK_NEVER;
 	return clock_mono_to_wall(mono);
 }
 
