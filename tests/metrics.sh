@@ -32,7 +32,11 @@ grep -qi '^content-type: text/plain; version=0.0.4' "$T/m.hdr" ||
     fail "Content-Type: $(grep -i '^content-type' "$T/m.hdr")"
 code=$(api GET /v1/servers "$T/e.json")
 [ "$code" = 401 ] || fail "/v1/servers without a key: $code (want 401)"
-pass "/metrics needs no key"
+code=$(api GET /v1/events "$T/ev" -m 2)
+[ "$code" = 401 ] || fail "/v1/events without a key: $code (want 401)"
+curl -sN -m 2 -o "$T/ev" -H "$AUTH" "$API/v1/events"
+grep -q '^retry: 2000$' "$T/ev" || fail "/v1/events with a key"
+pass "/metrics needs no key; /v1/events does"
 
 # Every line: a HELP or TYPE comment, or NAME{LABELS} VALUE.
 check_text() {
