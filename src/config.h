@@ -73,7 +73,7 @@ enum cfg_hook_event {
 struct cfg_hook {
 	unsigned events;		/* CFG_EV_* bits */
 	char *server;			/* a server name or "*" */
-	char **argv;			/* NULL-terminated; NULL for a webhook */
+	char **argv;			/* NULL-ended; NULL for a webhook */
 	char *webhook;			/* http(s) URL; NULL for a command */
 	int include_token;		/* 0 */
 	int64_t timeout;		/* ms, "10s" */

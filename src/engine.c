@@ -43,14 +43,14 @@ enum stream_mode {
 struct stream {
 	struct plex_req *req;
 	enum stream_mode mode;
-	uint64_t gen;			/* token generation it was opened with */
+	uint64_t gen;			/* token generation it opened with */
 	int64_t retry_at;
 	unsigned attempts;		/* failed connects in a row */
 	int64_t lost_at;		/* when it dropped; 0 while fine */
 	unsigned long pings, bytes;	/* last seen counts */
 	int64_t last_data;		/* mono ms of the last bytes */
 	int64_t last_ping;
-	int64_t interval;		/* learned ping interval, ms; 0 unknown */
+	int64_t interval;		/* learned ping interval, ms */
 	unsigned long reconnects;
 };
 
@@ -787,7 +787,7 @@ engine_finished(struct engine *e, CURLMsg *m)
 	plex_req_finish(r, m->data.result, &res);
 	engine_metrics(s, r, &res);
 	if (plex_req_kind(r) == PLEX_REQ_RESOURCES)
-		resources_done(s->res, r, &res);
+		res_done(s->res, r, &res);
 	else if (r == s->ident) {
 		s->ident = NULL;
 		srv_identity_done(s, &res);
@@ -828,7 +828,7 @@ srv_resources(struct srv *s, int64_t now)
 	u.target = &s->target;
 	u.transient = s->token;
 	u.admin = s->cfg->token;
-	return resources_step(s->res, &u, now);
+	return res_step(s->res, &u, now);
 }
 
 static void engine_apply(struct engine *e, struct config *cfg);
@@ -1066,7 +1066,7 @@ engine_apply(struct engine *e, struct config *cfg)
 	for (i = 0; i < cfg->nservers; i++) {
 		pthread_mutex_lock(&v[i]->mu);
 		v[i]->cfg = &cfg->servers[i];
-		v[i]->tok.name = v[i]->cfg->name;	/* the old one is freed */
+		v[i]->tok.name = v[i]->cfg->name;	/* old one freed */
 		srv_params(v[i], cfg);
 		srv_target(v[i], cfg);
 		pthread_mutex_unlock(&v[i]->mu);

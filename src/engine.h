@@ -46,7 +46,7 @@ struct engine_token {
 
 struct engine_unavail {
 	int64_t retry_after;		/* ms */
-	char code[32];			/* "server_down", "admin_token_refused" */
+	char code[32];			/* "server_down", ... */
 	char message[512];
 };
 

@@ -62,7 +62,7 @@ struct plex_result {
 	struct secret *token;		/* PLEX_REQ_TOKEN: owned by caller */
 	char machine_id[PLEX_FIELD_MAX];	/* PLEX_REQ_IDENTITY */
 	char version[PLEX_FIELD_MAX];		/* PLEX_REQ_IDENTITY */
-	struct plexres *resources;	/* PLEX_REQ_RESOURCES: owned by caller */
+	struct plexres *resources;	/* PLEX_REQ_RESOURCES, caller owns */
 };
 
 struct plex_req;

@@ -314,7 +314,7 @@ ent_start(struct ent *e, const struct res_upstream *u)
 }
 
 int64_t
-resources_step(struct res_cache *rc, const struct res_upstream *u,
+res_step(struct res_cache *rc, const struct res_upstream *u,
     int64_t now)
 {
 	struct engine_waiter *list = NULL;
@@ -372,7 +372,7 @@ report(const struct res_cache *rc, const char *source,
 }
 
 void
-resources_done(struct res_cache *rc, struct plex_req *r,
+res_done(struct res_cache *rc, struct plex_req *r,
     struct plex_result *res)
 {
 	struct engine_waiter *list = NULL;

@@ -2,8 +2,8 @@
  * resources.h - the cache of /security/resources answers, one per
  * server, keyed by source, with one request in flight per source.
  *
- * The engine thread drives it: resources_step() starts what callers
- * asked for, resources_done() takes a finished transfer.  Callers (the
+ * The engine thread drives it: res_step() starts what callers
+ * asked for, res_done() takes a finished transfer.  Callers (the
  * local API, through engine_resources()) ask with res_demand(): an
  * answer, or RES_WAIT after their waiter's suspend() ran, then resume()
  * once the request in flight ended.  Waiters are the engine's.
@@ -64,7 +64,7 @@ enum res_status res_demand(struct res_cache *rc, const char *source,
     struct engine_waiter *w, struct res_answer *out);
 void res_answer_clear(struct res_answer *a);
 
-/* What the engine hands resources_step(); pointers are borrowed. */
+/* What the engine hands res_step(); pointers are borrowed. */
 struct res_upstream {
 	CURLM *multi;
 	void *data;			/* the plex_req's data: the server */
@@ -81,10 +81,10 @@ struct res_upstream {
  * token"; the admin token is used only once Plex refused the transient
  * one.  Returns the next deadline (mono ms).
  */
-int64_t resources_step(struct res_cache *rc, const struct res_upstream *u,
+int64_t res_step(struct res_cache *rc, const struct res_upstream *u,
     int64_t now);
 /* A PLEX_REQ_RESOURCES transfer finished; takes res->resources. */
-void resources_done(struct res_cache *rc, struct plex_req *r,
+void res_done(struct res_cache *rc, struct plex_req *r,
     struct plex_result *res);
 
 #endif
