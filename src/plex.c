@@ -18,7 +18,6 @@
 #include "ac-config.h"
 
 #include <limits.h>
-#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,41 +60,6 @@ struct plex_req {
 
 /* ---------------------------------------------------------- allocators */
 
-/*
- * free() and realloc() that wipe the block first.  malloc_usable_size()
- * makes them safe on blocks from the plain malloc() too, so it does not
- * matter whether a library allocated before we installed them.
- */
-static void
-wipe_free(void *p)
-{
-	if (p == NULL)
-		return;
-	explicit_bzero(p, malloc_usable_size(p));
-	free(p);
-}
-
-static void *
-wipe_realloc(void *p, size_t n)
-{
-	void *q;
-	size_t old;
-
-	if (p == NULL)
-		return malloc(n);
-	if (n == 0) {
-		wipe_free(p);
-		return NULL;
-	}
-	q = malloc(n);
-	if (q == NULL)
-		return NULL;
-	old = malloc_usable_size(p);
-	memcpy(q, p, old < n ? old : n);
-	wipe_free(p);
-	return q;
-}
-
 static char *
 wipe_strdup(const char *s)
 {
@@ -109,15 +73,15 @@ wipe_strdup(const char *s)
 }
 
 static const XML_Memory_Handling_Suite xml_mem = {
-	malloc, wipe_realloc, wipe_free
+	malloc, secret_realloc_wiped, secret_free_wiped
 };
 
 int
 plex_global_init(void)
 {
-	json_set_alloc_funcs(malloc, wipe_free);
-	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wipe_free,
-	    wipe_realloc, wipe_strdup, calloc) != CURLE_OK)
+	json_set_alloc_funcs(malloc, secret_free_wiped);
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, secret_free_wiped,
+	    secret_realloc_wiped, wipe_strdup, calloc) != CURLE_OK)
 		return -1;
 	return 0;
 }

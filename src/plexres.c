@@ -9,7 +9,6 @@
 #include "ac-config.h"
 
 #include <limits.h>
-#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,38 +157,8 @@ conn_next(struct plexres *p)
 
 /* ---------------------------------------------------------------- XML */
 
-static void
-wipe_free(void *p)
-{
-	if (p == NULL)
-		return;
-	explicit_bzero(p, malloc_usable_size(p));
-	free(p);
-}
-
-static void *
-wipe_realloc(void *p, size_t n)
-{
-	void *q;
-	size_t old;
-
-	if (p == NULL)
-		return malloc(n);
-	if (n == 0) {
-		wipe_free(p);
-		return NULL;
-	}
-	q = malloc(n);
-	if (q == NULL)
-		return NULL;
-	old = malloc_usable_size(p);
-	memcpy(q, p, old < n ? old : n);
-	wipe_free(p);
-	return q;
-}
-
 static const XML_Memory_Handling_Suite res_mem = {
-	malloc, wipe_realloc, wipe_free
+	malloc, secret_realloc_wiped, secret_free_wiped
 };
 
 struct xctx {

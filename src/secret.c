@@ -3,6 +3,7 @@
  */
 #include "ac-config.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,4 +112,40 @@ void
 secret_wipe(void *buf, size_t len)
 {
 	explicit_bzero(buf, len);
+}
+
+/*
+ * free() and realloc() that wipe the block first, for the libraries
+ * that hold tokens (curl, jansson, expat).  malloc_usable_size() makes
+ * them safe on blocks from the plain malloc() too, so it does not matter
+ * whether a library allocated before they were installed.
+ */
+void
+secret_free_wiped(void *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+void *
+secret_realloc_wiped(void *p, size_t n)
+{
+	void *q;
+	size_t old;
+
+	if (p == NULL)
+		return malloc(n);
+	if (n == 0) {
+		secret_free_wiped(p);
+		return NULL;
+	}
+	q = malloc(n);
+	if (q == NULL)
+		return NULL;
+	old = malloc_usable_size(p);
+	memcpy(q, p, old < n ? old : n);
+	secret_free_wiped(p);
+	return q;
 }

@@ -38,6 +38,10 @@ void secret_sha256(const void *buf, size_t len,
     unsigned char out[SECRET_SHA256_LEN]);
 void secret_hex(const unsigned char *buf, size_t len, char *out);
 
+/* free() and realloc() that wipe first, for libraries holding tokens. */
+void secret_free_wiped(void *p);
+void *secret_realloc_wiped(void *p, size_t n);
+
 /* Wipe a plain buffer the compiler may not optimise away. */
 void secret_wipe(void *buf, size_t len);
 
