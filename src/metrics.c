@@ -278,6 +278,27 @@ render_gauges(struct buf *b, struct engine *e)
 	}
 }
 
+/* The event stream (restart detection) of each server. */
+static void
+render_stream(struct buf *b, struct engine *e)
+{
+	struct engine_status st;
+	char n[2 * CFG_NAME_MAX + 2];
+	size_t i;
+
+	family(b, "event_stream_up", "gauge",
+	    "1 while the server's event stream is followed, else 0.");
+	for (i = 0; engine_status_at(e, i, &st) == 0; i++)
+		buf_add(b, "plex_tokend_event_stream_up{server=\"%s\"} %d\n",
+		    esc(st.name, n, sizeof(n)), st.stream_open);
+	family(b, "event_stream_reconnects_total", "counter",
+	    "Reconnections of the event stream after it was lost.");
+	for (i = 0; engine_status_at(e, i, &st) == 0; i++)
+		buf_add(b, "plex_tokend_event_stream_reconnects_total"
+		    "{server=\"%s\"} %lu\n", esc(st.name, n, sizeof(n)),
+		    st.stream_reconnects);
+}
+
 static void
 render_refresh(struct buf *b)
 {
@@ -386,6 +407,7 @@ metrics_render(struct engine *e, size_t *len)
 	buf_add(&b, "plex_tokend_build_info{version=\"%s\"} 1\n",
 	    esc(PACKAGE_VERSION, v, sizeof(v)));
 	render_gauges(&b, e);
+	render_stream(&b, e);
 	pthread_mutex_lock(&metrics_mu);
 	render_refresh(&b);
 	render_upstream(&b);

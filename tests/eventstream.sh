@@ -52,6 +52,13 @@ attempts=$(( $(grep -c 'event stream: connecting' "$T/daemon.log") -
 pass "$attempts reconnect attempts over a 5 s outage (backoff, capped)"
 [ "$(sim_stat security_token)" = 0 ] || fail "renewal storm after outage"
 pass "no renewal after an outage without a restart"
+curl -s "$API/metrics" > "$T/metrics"
+grep -qx 'plex_tokend_event_stream_up{server="demo"} 1' "$T/metrics" ||
+    fail "metrics: stream not up"
+n=$(sed -n 's/^plex_tokend_event_stream_reconnects_total{server="demo"} //p' \
+    "$T/metrics")
+[ "${n:-0}" -ge 2 ] || fail "metrics: $n reconnects after two losses"
+pass "metrics: stream up, $n reconnects"
 
 # A silent stream is noticed after three ping intervals (once the
 # daemon has seen a few pings to learn the interval from).
