@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,29 +77,45 @@ owned_free(void *cls)
 	free(o);
 }
 
-/* Queue body as the answer; the copy is wiped when MHD is done. */
-static enum MHD_Result
-reply(struct MHD_Connection *c, unsigned status, const char *type,
-    const char *body, size_t len, int64_t retry_after)
+/* An answer of a copy of body, wiped when MHD is done with it. */
+static struct MHD_Response *
+response_new(const char *type, const char *body, size_t len)
 {
 	struct MHD_Response *r;
 	struct owned *o;
-	enum MHD_Result ret;
-	char ra[32];
 
 	o = malloc(sizeof(*o) + len + 1);
 	if (o == NULL)
-		return MHD_NO;
+		return NULL;
 	o->len = len;
 	memcpy(o->data, body, len);
 	r = MHD_create_response_from_buffer_with_free_callback_cls(len,
 	    o->data, owned_free, o);
 	if (r == NULL) {
 		owned_free(o);
-		return MHD_NO;
+		return NULL;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    type) != MHD_YES || MHD_add_response_header(r,
+	    MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES) {
+		MHD_destroy_response(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Queue body as the answer; the copy is wiped when MHD is done. */
+static enum MHD_Result
+reply(struct MHD_Connection *c, unsigned status, const char *type,
+    const char *body, size_t len, int64_t retry_after)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char ra[32];
+
+	r = response_new(type, body, len);
+	if (r == NULL)
+		return MHD_NO;
 	if (retry_after > 0) {
 		snprintf(ra, sizeof(ra), "%lld",
 		    (long long)((retry_after + 999) / 1000));
@@ -175,32 +192,131 @@ accepts_plain(struct MHD_Connection *c)
 	    strstr(a, "application/json") == NULL;
 }
 
-/* TOKEN, built by hand: a token is [A-Za-z0-9._~+/=-], nothing to escape. */
+static const char ctype_plain[] = "text/plain; charset=utf-8";
+
+#define TOKEN_BODY_MAX (PLEX_TOKEN_MAX + 2 * CLOCK_RFC3339_LEN + 256)
+
+/*
+ * The TOKEN answer (JSON, or the bare token when plain), built by hand:
+ * a token is [A-Za-z0-9._~+/=-], nothing to escape.  Its length.
+ */
+static size_t
+token_body(char buf[TOKEN_BODY_MAX], const char *name,
+    const struct engine_token *t, int plain)
+{
+	char issued[CLOCK_RFC3339_LEN], expires[CLOCK_RFC3339_LEN];
+	int n;
+
+	if (plain) {
+		n = snprintf(buf, TOKEN_BODY_MAX, "%s\n", t->token);
+		return n < 0 ? 0 : (size_t)n;
+	}
+	clock_rfc3339(t->issued_at, issued);
+	clock_rfc3339(t->expires_at, expires);
+	n = snprintf(buf, TOKEN_BODY_MAX, "{\"server\":\"%s\",\"token\":"
+	    "\"%s\",\"issued_at\":\"%s\",\"expires_at\":\"%s\","
+	    "\"expires_in\":%lld}", name, t->token, issued, expires,
+	    (long long)t->expires_in);
+	return n < 0 ? 0 : (size_t)n;
+}
+
 static enum MHD_Result
 reply_token(struct MHD_Connection *c, const char *name,
     struct engine_token *t)
 {
-	char buf[PLEX_TOKEN_MAX + 2 * CLOCK_RFC3339_LEN + 256];
-	char issued[CLOCK_RFC3339_LEN], expires[CLOCK_RFC3339_LEN];
-	int64_t left = (t->expires_at - clock_wall_ms()) / 1000;
+	char buf[TOKEN_BODY_MAX];
+	int plain = accepts_plain(c);
 	enum MHD_Result ret;
-	int n;
+	size_t n;
 
-	if (accepts_plain(c)) {
-		n = snprintf(buf, sizeof(buf), "%s\n", t->token);
-		ret = reply(c, MHD_HTTP_OK, "text/plain; charset=utf-8", buf,
-		    (size_t)n, 0);
-		goto out;
-	}
-	clock_rfc3339(t->issued_at, issued);
-	clock_rfc3339(t->expires_at, expires);
-	n = snprintf(buf, sizeof(buf), "{\"server\":\"%s\",\"token\":\"%s\","
-	    "\"issued_at\":\"%s\",\"expires_at\":\"%s\",\"expires_in\":%lld}",
-	    name, t->token, issued, expires, (long long)(left < 0 ? 0 : left));
-	ret = reply(c, MHD_HTTP_OK, ctype_json, buf, (size_t)n, 0);
- out:
+	n = token_body(buf, name, t, plain);
+	ret = reply(c, MHD_HTTP_OK, plain ? ctype_plain : ctype_json, buf, n,
+	    0);
 	secret_wipe(buf, sizeof(buf));
 	secret_wipe(t->token, sizeof(t->token));
+	return ret;
+}
+
+/*
+ * Both TOKEN answers for one token and second, ready to queue, kept
+ * with the server (engine_keep) and shared by the connections of every
+ * pool thread: MHD counts its own references to each response, refs
+ * counts ours (the engine's and the callers' about to queue it).
+ */
+struct kept {
+	_Atomic unsigned refs;
+	struct MHD_Response *json, *plain;
+};
+
+static void
+kept_hold(void *obj)
+{
+	struct kept *k = obj;
+
+	atomic_fetch_add_explicit(&k->refs, 1, memory_order_relaxed);
+}
+
+static void
+kept_release(void *obj)
+{
+	struct kept *k = obj;
+
+	if (atomic_fetch_sub_explicit(&k->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	if (k->json != NULL)
+		MHD_destroy_response(k->json);
+	if (k->plain != NULL)
+		MHD_destroy_response(k->plain);
+	free(k);
+}
+
+static const struct engine_kept_ops kept_ops = { kept_hold, kept_release };
+
+/* Both answers for t, one reference held; NULL when out of memory. */
+static struct kept *
+kept_new(const char *name, const struct engine_token *t)
+{
+	char buf[TOKEN_BODY_MAX];
+	struct kept *k;
+	size_t n;
+
+	k = calloc(1, sizeof(*k));
+	if (k == NULL)
+		return NULL;
+	atomic_init(&k->refs, 1);
+	n = token_body(buf, name, t, 0);
+	k->json = response_new(ctype_json, buf, n);
+	n = token_body(buf, name, t, 1);
+	k->plain = response_new(ctype_plain, buf, n);
+	secret_wipe(buf, sizeof(buf));
+	if (k->json == NULL || k->plain == NULL) {
+		kept_release(k);
+		return NULL;
+	}
+	return k;
+}
+
+/*
+ * Serve the TOKEN answer: the one kept for this token and second, or
+ * else a fresh one from the copy in t, then kept for the next callers.
+ */
+static enum MHD_Result
+serve_token(struct api *a, struct MHD_Connection *c, const char *name,
+    struct kept *k, struct engine_token *t)
+{
+	enum MHD_Result ret;
+
+	if (k == NULL) {
+		k = kept_new(name, t);
+		if (k == NULL)
+			return reply_token(c, name, t);
+		secret_wipe(t->token, sizeof(t->token));
+		kept_hold(k);
+		engine_keep(a->eng, name, t, &kept_ops, k);
+	}
+	ret = MHD_queue_response(c, MHD_HTTP_OK, accepts_plain(c) ? k->plain :
+	    k->json);
+	kept_release(k);
 	return ret;
 }
 
@@ -476,22 +592,25 @@ route_token(struct api *a, struct MHD_Connection *c, const char *name,
 	struct engine_token t;
 	enum engine_answer ans;
 	int64_t min_valid = 0;
+	void *kept = NULL;
 	struct req *r;
 
 	if (mv != NULL && cfg_parse_duration(mv, &min_valid) == -1)
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_query",
 		    "min_valid: expected a duration such as 90s, 5m or 1h");
 	r = *con_cls != &seen_marker ? *con_cls : NULL;
-	ans = engine_token(a->eng, name, min_valid, r != NULL && r->waited,
-	    r != NULL ? &r->w : NULL, &t, &u);
+	ans = engine_token_kept(a->eng, name, min_valid, r != NULL &&
+	    r->waited, r != NULL ? &r->w : NULL, &kept, &t, &u);
 	if (ans == ENGINE_WAIT && r == NULL) {
 		/* first time this caller must wait: now it needs a waiter */
 		r = req_get(c, con_cls);
 		if (r == NULL)
 			return MHD_NO;
-		ans = engine_token(a->eng, name, min_valid, 0, &r->w, &t,
-		    &u);
+		ans = engine_token_kept(a->eng, name, min_valid, 0, &r->w,
+		    &kept, &t, &u);
 	}
+	if (ans == ENGINE_SERVE)
+		return serve_token(a, c, name, kept, &t);
 	return token_answer(c, name, ans, &t, &u);
 }
 

@@ -59,6 +59,14 @@ struct stream {
 #define STREAM_RETRY_FAST 500		/* ms, cap in the first minute */
 #define STREAM_FAST_PERIOD 60000	/* ms */
 
+/* An answer the API made from the token (engine_keep). */
+struct kept {
+	void *obj;			/* NULL: none */
+	const struct engine_kept_ops *ops;
+	uint64_t id;			/* the token it was made from */
+	int64_t left;			/* its expires_in, s */
+};
+
 struct srv {
 	struct engine *eng;
 	const struct cfg_server *cfg;
@@ -66,6 +74,8 @@ struct srv {
 	struct tok_params params;
 	struct tok tok;
 	struct secret *token;		/* the transient token, or NULL */
+	uint64_t token_id;		/* names token; srv_set_token() */
+	struct kept kept;		/* under mu */
 	char binding[STORE_BIND_LEN];
 	struct plex_target target;
 	struct plex_req *req;		/* the tok action in flight */
@@ -110,7 +120,29 @@ struct engine {
 
 static int64_t srv_step(struct srv *s, int64_t now);
 
+/* Ids of the tokens held, over every engine and reload. */
+static _Atomic uint64_t token_ids;
+
 /* ------------------------------------------------------------ servers */
+
+/* Forget the answer kept with s; under s->mu (or s not shared yet). */
+static void
+srv_drop_kept(struct srv *s)
+{
+	if (s->kept.obj != NULL)
+		s->kept.ops->release(s->kept.obj);
+	memset(&s->kept, 0, sizeof(s->kept));
+}
+
+/* The only writer of s->token; under s->mu (or s not shared yet). */
+static void
+srv_set_token(struct srv *s, struct secret *tok)
+{
+	secret_free(s->token);
+	s->token = tok;
+	s->token_id = atomic_fetch_add(&token_ids, 1) + 1;
+	srv_drop_kept(s);
+}
 
 static int64_t
 srv_wall(const struct srv *s, int64_t mono)
@@ -167,7 +199,7 @@ srv_restore(struct srv *s)
 		return;
 	if (tok_restore(&s->tok, clock_wall_to_mono(rec.issued_at),
 	    clock_wall_to_mono(rec.expires_at), now) == 0) {
-		s->token = rec.token;
+		srv_set_token(s, rec.token);
 		rec.token = NULL;
 		log_info("%s: restored saved token, verifying it",
 		    s->cfg->name);
@@ -205,7 +237,7 @@ srv_free(struct srv *s)
 {
 	if (s == NULL)
 		return;
-	secret_free(s->token);
+	srv_set_token(s, NULL);
 	res_cache_free(s->res);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
@@ -441,8 +473,7 @@ srv_fetch_done(struct srv *s, struct plex_result *res)
 	pthread_mutex_lock(&s->mu);
 	if (res->err == PLEX_OK) {
 		fresh = secret_dup(res->token);
-		secret_free(s->token);
-		s->token = res->token;
+		srv_set_token(s, res->token);
 		res->token = NULL;
 		ev = tok_fetch_ok(&s->tok, now);
 	} else {
@@ -474,8 +505,7 @@ srv_verify_done(struct srv *s, struct plex_result *res)
 		ev = tok_verify_ok(&s->tok, now);
 	else if (res->err == PLEX_ERR_AUTH) {
 		ev = tok_verify_dead(&s->tok, now);
-		secret_free(s->token);
-		s->token = NULL;
+		srv_set_token(s, NULL);
 	} else
 		ev = tok_verify_failed(&s->tok, now);
 	if (res->err != PLEX_OK)
@@ -509,8 +539,7 @@ srv_identity_done(struct srv *s, struct plex_result *res)
 	    strcmp(s->version, res->version) != 0) && s->tok.have &&
 	    s->tok.in_flight != TOK_ACT_FETCH) {
 		ev = tok_invalidate(&s->tok, now);
-		secret_free(s->token);
-		s->token = NULL;
+		srv_set_token(s, NULL);
 	}
 	snprintf(s->machine_id, sizeof(s->machine_id), "%s",
 	    res->machine_id);
@@ -689,8 +718,7 @@ stream_done(struct srv *s, const struct plex_result *res)
 		pthread_mutex_lock(&s->mu);
 		if (st->gen == s->tok.generation && s->tok.have) {
 			ev = tok_invalidate(&s->tok, now);
-			secret_free(s->token);
-			s->token = NULL;
+			srv_set_token(s, NULL);
 		}
 		outcome_fill(s, &o, ev, now);
 		pthread_mutex_unlock(&s->mu);
@@ -1165,14 +1193,38 @@ engine_wait_settled(struct engine *e, int64_t timeout_ms)
 
 /* ------------------------------------------------------- the local API */
 
+/* Whole seconds the token has left at now (mono ms), never below 0. */
+static int64_t
+srv_left(const struct srv *s, int64_t now)
+{
+	int64_t left = (s->tok.expires_at - now) / 1000;
+
+	return left < 0 ? 0 : left;
+}
+
 static void
 token_copy(struct srv *s, struct engine_token *out)
 {
 	out->len = secret_len(s->token);
 	memcpy(out->token, secret_str(s->token), out->len);
 	out->token[out->len] = '\0';
+	out->id = s->token_id;
 	out->issued_at = srv_wall(s, s->tok.issued_at);
 	out->expires_at = srv_wall(s, s->tok.expires_at);
+	out->expires_in = srv_left(s, clock_mono_ms());
+}
+
+/* The answer kept for the token and second, held for the caller. */
+static void *
+kept_get(struct srv *s, int64_t now)
+{
+	struct kept *k = &s->kept;
+
+	if (k->obj == NULL || k->id != s->token_id ||
+	    k->left != srv_left(s, now))
+		return NULL;
+	k->ops->hold(k->obj);
+	return k->obj;
 }
 
 /* Why no token can be had, for the 503 answer. */
@@ -1223,15 +1275,17 @@ answer(struct srv *s, enum tok_answer a, int64_t retry_after,
 }
 
 enum engine_answer
-engine_token(struct engine *e, const char *name, int64_t min_valid,
-    int waited, struct engine_waiter *w, struct engine_token *out,
-    struct engine_unavail *why)
+engine_token_kept(struct engine *e, const char *name, int64_t min_valid,
+    int waited, struct engine_waiter *w, void **kept,
+    struct engine_token *out, struct engine_unavail *why)
 {
 	enum engine_answer ans = ENGINE_NOSERVER;
-	int64_t retry_after = 0;
+	int64_t retry_after = 0, now;
 	enum tok_answer a;
 	struct srv *s;
 
+	if (kept != NULL)
+		*kept = NULL;
 	pthread_rwlock_rdlock(&e->table);
 	s = engine_lookup(e, name);
 	if (s != NULL) {
@@ -1240,9 +1294,14 @@ engine_token(struct engine *e, const char *name, int64_t min_valid,
 			waited = 1;
 		ans = ENGINE_TOO_LONG;
 		if (min_valid < s->params.lifetime) {
-			a = tok_demand(&s->tok, clock_mono_ms(), min_valid,
-			    waited, &retry_after);
-			ans = answer(s, a, retry_after, w, out, why);
+			now = clock_mono_ms();
+			a = tok_demand(&s->tok, now, min_valid, waited,
+			    &retry_after);
+			if (a == TOK_SERVE && kept != NULL)
+				*kept = kept_get(s, now);
+			ans = ENGINE_SERVE;
+			if (kept == NULL || *kept == NULL)
+				ans = answer(s, a, retry_after, w, out, why);
 		}
 		pthread_mutex_unlock(&s->mu);
 	}
@@ -1250,6 +1309,41 @@ engine_token(struct engine *e, const char *name, int64_t min_valid,
 	if (ans == ENGINE_WAIT && w != NULL)
 		engine_kick(e);
 	return ans;
+}
+
+enum engine_answer
+engine_token(struct engine *e, const char *name, int64_t min_valid,
+    int waited, struct engine_waiter *w, struct engine_token *out,
+    struct engine_unavail *why)
+{
+	return engine_token_kept(e, name, min_valid, waited, w, NULL, out,
+	    why);
+}
+
+void
+engine_keep(struct engine *e, const char *name,
+    const struct engine_token *t, const struct engine_kept_ops *ops,
+    void *obj)
+{
+	struct srv *s;
+
+	pthread_rwlock_rdlock(&e->table);
+	s = engine_lookup(e, name);
+	if (s != NULL) {
+		pthread_mutex_lock(&s->mu);
+		if (s->token_id == t->id && s->token != NULL) {
+			srv_drop_kept(s);
+			s->kept.obj = obj;
+			s->kept.ops = ops;
+			s->kept.id = t->id;
+			s->kept.left = t->expires_in;
+			obj = NULL;
+		}
+		pthread_mutex_unlock(&s->mu);
+	}
+	pthread_rwlock_unlock(&e->table);
+	if (obj != NULL)
+		ops->release(obj);
 }
 
 enum engine_answer

@@ -40,8 +40,21 @@ enum engine_answer {
 struct engine_token {
 	char token[PLEX_TOKEN_MAX + 1];	/* a secret: wipe after use */
 	size_t len;
+	uint64_t id;			/* this token; never reused */
 	int64_t issued_at;		/* wall ms */
 	int64_t expires_at;		/* wall ms */
+	int64_t expires_in;		/* s, when copied */
+};
+
+/*
+ * An answer the API made from a token, kept with its server to be
+ * served again while the token and its expires_in (whole seconds) stay
+ * the same.  The engine drops it (release) as soon as the token is
+ * replaced or dropped, or the server removed by a reload.
+ */
+struct engine_kept_ops {
+	void (*hold)(void *obj);	/* called under the server's lock */
+	void (*release)(void *obj);	/* may be called under it too */
 };
 
 struct engine_unavail {
@@ -116,6 +129,23 @@ int64_t engine_heartbeat(struct engine *e);
 enum engine_answer engine_token(struct engine *e, const char *name,
     int64_t min_valid, int waited, struct engine_waiter *w,
     struct engine_token *out, struct engine_unavail *why);
+/*
+ * engine_token(), but when it serves and an answer is kept for the
+ * token and second (engine_keep), *kept is that answer, held for the
+ * caller (who releases it), and out is not filled; otherwise *kept is
+ * NULL and out is filled as by engine_token().
+ */
+enum engine_answer engine_token_kept(struct engine *e, const char *name,
+    int64_t min_valid, int waited, struct engine_waiter *w, void **kept,
+    struct engine_token *out, struct engine_unavail *why);
+/*
+ * Keep obj, made from t (t->id, t->expires_in), with the server; it takes
+ * over the caller's reference.  Released at once when the server's token
+ * is no longer t's.
+ */
+void engine_keep(struct engine *e, const char *name,
+    const struct engine_token *t, const struct engine_kept_ops *ops,
+    void *obj);
 /*
  * A caller saw the token refused; rejected (may be NULL) is the token
  * it saw.  Coalesced and bounded as DESIGN.md says.

@@ -35,6 +35,31 @@ printf '%s\n' "$(cat "$T/tok1")" | cmp -s - "$T/plain" ||
     fail "text/plain answer is not the bare token and a newline"
 pass "text/plain"
 
+# The answer is kept per token and second: expires_in still counts down,
+# and a new token is served at once, as JSON and as text/plain.
+get_token "$T/tok1b"
+in1=$(jq .expires_in "$T/tok.json")
+sleep 1.1
+get_token "$T/tok1c"
+in2=$(jq .expires_in "$T/tok.json")
+[ "$in2" -lt "$in1" ] || fail "expires_in stuck at $in1, then $in2"
+code=$(api POST /v1/servers/demo/token/refresh "$T/r.json")
+[ "$code" = 200 ] || fail "forced refresh: $code"
+jq -j .token "$T/r.json" > "$T/tok2"
+cat "$T/tok2" >> "$T/secrets"; echo >> "$T/secrets"
+cmp -s "$T/tok1" "$T/tok2" && fail "forced refresh gave the same token"
+get_token "$T/tok3"
+cmp -s "$T/tok2" "$T/tok3" || fail "GET after a refresh: not the new token"
+curl -s -H 'Accept: text/plain' -o "$T/plain" "$API/v1/servers/demo/token"
+printf '%s\n' "$(cat "$T/tok2")" | cmp -s - "$T/plain" ||
+    fail "text/plain after a refresh: not the new token"
+code=$(curl -s -I -o "$T/head" -w '%{http_code}' \
+    "$API/v1/servers/demo/token")
+[ "$code" = 200 ] && grep -qi '^cache-control: no-store' "$T/head" ||
+    fail "HEAD: $code"
+sim_live "$T/tok3" || fail "the new token is not live in plex-sim"
+pass "expires_in counts down; a new token is served at once"
+
 sim_ctl /reset-stats
 for i in $(seq 200); do
 	echo "url = \"$API/v1/servers/demo/token\""
