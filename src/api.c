@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <microhttpd.h>
@@ -33,12 +34,14 @@
 #define API_CONN_MEMORY (8 * 1024)
 #define API_CONN_LIMIT 1024
 #define API_TIMEOUT 30		/* s, idle connections */
-#define API_THREADS 2
+#define API_THREADS 1	/* measured: bench/README.md */
 
 #define API_MAX_DAEMONS 8	/* listening sockets, one MHD daemon each */
 
 struct api {
 	struct engine *eng;
+	struct events *events;	/* the /v1/events subscribers */
+	atomic_int busy;	/* requests begun and not completed */
 	struct MHD_Daemon *d[API_MAX_DAEMONS];
 	size_t nd;
 	int activated;		/* sockets passed by systemd */
@@ -670,14 +673,6 @@ route_refresh(struct api *a, struct MHD_Connection *c, const char *name,
 
 /* ------------------------------------- event stream (events.c), metrics */
 
-static struct events *api_events;
-
-void
-api_set_events(struct events *ev)
-{
-	api_events = ev;
-}
-
 /*
  * An event stream with nothing to send is suspended, so it holds no
  * thread of the pool; events.c resumes it when a message comes.
@@ -731,8 +726,8 @@ sse_subscribe(struct api *a, struct MHD_Connection *c)
 	ptrs = calloc(n + 1, sizeof(*ptrs));
 	for (i = 0; ptrs != NULL && i < n; i++)
 		ptrs[i] = names[i];
-	if (api_events != NULL && ptrs != NULL)
-		sub = events_subscribe(api_events, ptrs, n, sse_suspend,
+	if (ptrs != NULL)
+		sub = events_subscribe(a->events, ptrs, n, sse_suspend,
 		    sse_resume, c);
 	free(ptrs);
 	free(names);
@@ -949,6 +944,7 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 	struct req *r;
 
 	if (*con_cls == NULL) {
+		atomic_fetch_add(&a->busy, 1);
 		if (strcmp(method, "POST") != 0) {
 			*con_cls = &seen_marker;
 			return MHD_YES;
@@ -974,10 +970,16 @@ static void
 completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
+	struct api *a = cls;
 	struct req *r = *con_cls;
 
-	if (r == NULL || *con_cls == &seen_marker)
+	if (r == NULL)
 		return;
+	atomic_fetch_sub(&a->busy, 1);
+	if (*con_cls == &seen_marker) {
+		*con_cls = NULL;
+		return;
+	}
 	secret_wipe(r->body, sizeof(r->body));
 	free(r);
 	*con_cls = NULL;
@@ -1118,8 +1120,8 @@ api_listen_cfg(struct api *a, const struct config *cfg, char *err,
 }
 
 struct api *
-api_start(struct engine *e, const struct config *cfg, char *err,
-    size_t errlen)
+api_start(struct engine *e, struct events *ev, const struct config *cfg,
+    char *err, size_t errlen)
 {
 	struct api *a;
 	int n, rc;
@@ -1130,6 +1132,7 @@ api_start(struct engine *e, const struct config *cfg, char *err,
 		return NULL;
 	}
 	a->eng = e;
+	a->events = ev;
 	a->us.fd = -1;
 	a->require_header = cfg->listen.require_header;
 	if (cfg->listen.allow_remote)
@@ -1167,6 +1170,20 @@ api_quiesce(struct api *a)
 		return;
 	for (i = 0; i < a->nd; i++)
 		MHD_quiesce_daemon(a->d[i]);
+}
+
+int
+api_drain(struct api *a, int64_t timeout_ms)
+{
+	int64_t end = clock_mono_ms() + timeout_ms;
+	struct timespec pause = { 0, 10 * 1000000L };
+
+	while (atomic_load(&a->busy) > 0) {
+		if (clock_mono_ms() >= end)
+			return -1;
+		nanosleep(&pause, NULL);
+	}
+	return 0;
 }
 
 void

@@ -15,17 +15,12 @@ struct api;
 struct events;
 
 /*
- * Where GET /v1/events subscribes (events.h); call before api_start().
- * Without it the route answers 503.
- */
-void api_set_events(struct events *ev);
-
-/*
  * Listen on the sockets systemd passed, if any, else on cfg's address
- * and port.  NULL with a reason on failure.
+ * and port; GET /v1/events subscribes with ev (events.h).  NULL with a
+ * reason on failure.
  */
-struct api *api_start(struct engine *e, const struct config *cfg,
-    char *err, size_t errlen);
+struct api *api_start(struct engine *e, struct events *ev,
+    const struct config *cfg, char *err, size_t errlen);
 /* The TCP port actually bound (useful with port = 0). */
 int api_port(const struct api *a);
 /*
@@ -41,6 +36,8 @@ int api_activated(const struct api *a);
 int api_route(const char *url, char name[CFG_NAME_MAX + 1]);
 /* Stop accepting; requests in flight may finish. */
 void api_quiesce(struct api *a);
+/* Wait until every request begun is answered; -1 past timeout_ms. */
+int api_drain(struct api *a, int64_t timeout_ms);
 void api_stop(struct api *a);
 
 #endif

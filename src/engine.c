@@ -110,7 +110,7 @@ struct engine {
 	CURLM *multi;
 	pthread_t thread;
 	int started;
-	volatile int stopping;
+	atomic_int stopping;
 	pthread_mutex_t mu;		/* guards pending and settled */
 	pthread_cond_t cond;
 	struct config *pending;		/* a reload waiting for the loop */

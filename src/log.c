@@ -4,6 +4,7 @@
 #include "ac-config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,8 @@
 
 #define LOG_LINE_MAX 1024
 
-static enum log_level cur_level = LOGL_INFO;
+/* read by every thread, set by the main one (-l, SIGHUP) */
+static atomic_int cur_level = LOGL_INFO;
 static int to_journal;
 
 static const char *const level_names[] = {
@@ -49,13 +51,14 @@ log_init(void)
 void
 log_setlevel(enum log_level level)
 {
-	cur_level = level;
+	atomic_store_explicit(&cur_level, (int)level, memory_order_relaxed);
 }
 
 enum log_level
 log_getlevel(void)
 {
-	return cur_level;
+	return (enum log_level)atomic_load_explicit(&cur_level,
+	    memory_order_relaxed);
 }
 
 int
@@ -78,7 +81,8 @@ log_level_name(enum log_level level)
 int
 log_enabled(enum log_level level)
 {
-	return level <= cur_level;
+	return (int)level <= atomic_load_explicit(&cur_level,
+	    memory_order_relaxed);
 }
 
 static size_t

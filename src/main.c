@@ -174,7 +174,6 @@ observe(struct engine *e)
 	if (engine_observe(e, hooks_observe, hooks) == -1 ||
 	    engine_observe(e, events_observe, events) == -1)
 		log_fatalx("cannot start: too many engine observers");
-	api_set_events(events);
 }
 
 static struct engine *
@@ -365,6 +364,10 @@ stop(struct api *a, struct engine *e)
 	api_quiesce(a);
 	events_close(events, EVENTS_CLOSE_WAIT_MS);
 	engine_stop(e);
+	/* the callers the engine just woke are answered; let them finish */
+	if (api_drain(a, STOP_GRACE_MS) == -1)
+		log_warnx("requests still open after %d s; closing them",
+		    STOP_GRACE_MS / 1000);
 	hooks_free(hooks);
 	api_stop(a);
 	events_free(events);
@@ -390,7 +393,7 @@ main(int argc, char **argv)
 		log_fatalx("cannot initialise libcurl");
 	warn_config(cfg);
 	e = start_engine(cfg);
-	a = api_start(e, engine_config(e), err, sizeof(err));
+	a = api_start(e, events, engine_config(e), err, sizeof(err));
 	if (a == NULL) {
 		/* exit() with the engine thread in libcurl may crash */
 		engine_free(e);
