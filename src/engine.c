@@ -432,7 +432,8 @@ srv_sinks(struct srv *s, const struct secret *tok)
 			continue;
 		if (store_write_atomic(k->path, buf, len + 1, k->mode,
 		    k->gid, err, sizeof(err)) == -1)
-			log_warnx("%s: cannot write sink: %s", s->cfg->name,
+			log_warnx("%s: cannot write sink: %s; the daemon "
+			    "needs write access to its folder", s->cfg->name,
 			    err);
 	}
 	secret_wipe(buf, len + 1);
