@@ -178,13 +178,10 @@ struct fields {
 	enum field_state st[FIELDS_MAX];
 };
 
-/* Parser state for expat. */
+/* What the MediaContainer attributes go to. */
 struct xml_ctx {
-	XML_Parser p;
 	struct fields *f;
 	int depth;
-	int badroot;
-	int doctype;
 };
 
 static void
@@ -206,13 +203,9 @@ xml_start(void *ud, const XML_Char *name, const XML_Char **atts)
 	struct xml_ctx *x = ud;
 	size_t i, k;
 
+	(void)name;
 	if (x->depth++ > 0)
 		return;
-	if (strcmp(name, "MediaContainer") != 0) {
-		x->badroot = 1;
-		XML_StopParser(x->p, XML_FALSE);
-		return;
-	}
 	for (k = 0; atts[k] != NULL && atts[k + 1] != NULL; k += 2) {
 		for (i = 0; i < x->f->n; i++) {
 			if (strcmp(atts[k], x->f->name[i]) == 0)
@@ -231,28 +224,59 @@ xml_end(void *ud, const XML_Char *name)
 	x->depth--;
 }
 
+/* The hardened parse of plex_parse_xml(): caller's handlers behind it. */
+struct xml_guard {
+	XML_Parser p;
+	void *ud;
+	XML_StartElementHandler start;
+	XML_EndElementHandler end;
+	int depth;
+	int badroot;
+	int doctype;
+};
+
+static void
+guard_start(void *ud, const XML_Char *name, const XML_Char **atts)
+{
+	struct xml_guard *g = ud;
+
+	if (g->depth++ == 0 && strcmp(name, "MediaContainer") != 0) {
+		g->badroot = 1;
+		XML_StopParser(g->p, XML_FALSE);
+		return;
+	}
+	g->start(g->ud, name, atts);
+}
+
+static void
+guard_end(void *ud, const XML_Char *name)
+{
+	struct xml_guard *g = ud;
+
+	g->depth--;
+	g->end(g->ud, name);
+}
+
 /* No DTD at all: no entity can be declared, so none can blow up. */
 static void
-xml_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
+guard_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
     const XML_Char *pubid, int has_internal_subset)
 {
-	struct xml_ctx *x = ud;
+	struct xml_guard *g = ud;
 
 	(void)name;
 	(void)sysid;
 	(void)pubid;
 	(void)has_internal_subset;
-	x->doctype = 1;
-	XML_StopParser(x->p, XML_FALSE);
+	g->doctype = 1;
+	XML_StopParser(g->p, XML_FALSE);
 }
 
 static void
-xml_entity(void *ud, const XML_Char *name, int is_param,
+guard_entity(void *ud, const XML_Char *name, int is_param,
     const XML_Char *value, int value_len, const XML_Char *base,
     const XML_Char *sysid, const XML_Char *pubid, const XML_Char *notation)
 {
-	struct xml_ctx *x = ud;
-
 	(void)name;
 	(void)is_param;
 	(void)value;
@@ -261,8 +285,59 @@ xml_entity(void *ud, const XML_Char *name, int is_param,
 	(void)sysid;
 	(void)pubid;
 	(void)notation;
-	x->doctype = 1;
-	XML_StopParser(x->p, XML_FALSE);
+	guard_doctype(ud, NULL, NULL, NULL, 0);
+}
+
+static enum plex_err
+guard_verdict(struct xml_guard *g, enum XML_Status st, char *reason,
+    size_t reasonlen)
+{
+	enum XML_Error e = XML_GetErrorCode(g->p);
+
+	if (g->doctype)
+		reasonf(reason, reasonlen, "malformed answer: XML with a "
+		    "DOCTYPE refused");
+	else if (g->badroot)
+		reasonf(reason, reasonlen, "malformed answer: root element "
+		    "is not MediaContainer");
+	else if (st != XML_STATUS_OK)
+		reasonf(reason, reasonlen, "malformed answer: invalid XML "
+		    "(%s) at line %lu", XML_ErrorString(e),
+		    (unsigned long)XML_GetCurrentLineNumber(g->p));
+	else
+		return PLEX_OK;
+	if (!g->doctype && !g->badroot && e == XML_ERROR_NO_MEMORY)
+		return PLEX_ERR_NOMEM;
+	return PLEX_ERR_MALFORMED;
+}
+
+enum plex_err
+plex_parse_xml(const char *s, size_t len, void *ud,
+    XML_StartElementHandler start, XML_EndElementHandler end,
+    char *reason, size_t reasonlen)
+{
+	struct xml_guard g;
+	enum XML_Status st;
+	enum plex_err err;
+
+	memset(&g, 0, sizeof(g));
+	g.ud = ud;
+	g.start = start;
+	g.end = end;
+	g.p = XML_ParserCreate_MM(NULL, &xml_mem, NULL);
+	if (g.p == NULL) {
+		reasonf(reason, reasonlen, "out of memory parsing XML");
+		return PLEX_ERR_NOMEM;
+	}
+	XML_SetUserData(g.p, &g);
+	XML_SetElementHandler(g.p, guard_start, guard_end);
+	XML_SetStartDoctypeDeclHandler(g.p, guard_doctype);
+	XML_SetEntityDeclHandler(g.p, guard_entity);
+	XML_SetParamEntityParsing(g.p, XML_PARAM_ENTITY_PARSING_NEVER);
+	st = XML_Parse(g.p, s, (int)len, XML_TRUE);
+	err = guard_verdict(&g, st, reason, reasonlen);
+	XML_ParserFree(g.p);
+	return err;
 }
 
 static enum plex_err
@@ -270,39 +345,11 @@ parse_xml(const char *s, size_t len, struct fields *f, char *reason,
     size_t reasonlen)
 {
 	struct xml_ctx x;
-	enum XML_Status st;
-	enum plex_err err = PLEX_OK;
 
 	memset(&x, 0, sizeof(x));
 	x.f = f;
-	x.p = XML_ParserCreate_MM(NULL, &xml_mem, NULL);
-	if (x.p == NULL) {
-		reasonf(reason, reasonlen, "out of memory parsing XML");
-		return PLEX_ERR_NOMEM;
-	}
-	XML_SetUserData(x.p, &x);
-	XML_SetElementHandler(x.p, xml_start, xml_end);
-	XML_SetStartDoctypeDeclHandler(x.p, xml_doctype);
-	XML_SetEntityDeclHandler(x.p, xml_entity);
-	XML_SetParamEntityParsing(x.p, XML_PARAM_ENTITY_PARSING_NEVER);
-	st = XML_Parse(x.p, s, (int)len, XML_TRUE);
-	if (x.doctype) {
-		reasonf(reason, reasonlen, "malformed answer: XML with a "
-		    "DOCTYPE refused");
-		err = PLEX_ERR_MALFORMED;
-	} else if (x.badroot) {
-		reasonf(reason, reasonlen, "malformed answer: root element "
-		    "is not MediaContainer");
-		err = PLEX_ERR_MALFORMED;
-	} else if (st != XML_STATUS_OK) {
-		err = XML_GetErrorCode(x.p) == XML_ERROR_NO_MEMORY ?
-		    PLEX_ERR_NOMEM : PLEX_ERR_MALFORMED;
-		reasonf(reason, reasonlen, "malformed answer: invalid XML "
-		    "(%s) at line %lu", XML_ErrorString(XML_GetErrorCode(x.p)),
-		    (unsigned long)XML_GetCurrentLineNumber(x.p));
-	}
-	XML_ParserFree(x.p);
-	return err;
+	return plex_parse_xml(s, len, &x, xml_start, xml_end, reason,
+	    reasonlen);
 }
 
 static enum plex_err

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include <curl/curl.h>
+#include <expat.h>
 
 #include "secret.h"
 
@@ -117,6 +118,16 @@ enum plex_err plex_parse_token(const char *body, size_t len,
     struct secret **token, char *reason, size_t reasonlen);
 enum plex_err plex_parse_identity(const char *body, size_t len,
     char machine_id[PLEX_FIELD_MAX], char version[PLEX_FIELD_MAX],
+    char *reason, size_t reasonlen);
+
+/*
+ * Parse an XML answer with expat, hardened for hostile input: a wiping
+ * allocator, no DOCTYPE and no entity declarations (refused), and the
+ * root element must be MediaContainer.  start and end see every element
+ * with ud.  PLEX_OK, or an error with a reason.
+ */
+enum plex_err plex_parse_xml(const char *s, size_t len, void *ud,
+    XML_StartElementHandler start, XML_EndElementHandler end,
     char *reason, size_t reasonlen);
 
 const char *plex_strerror(enum plex_err err);

@@ -157,18 +157,11 @@ conn_next(struct plexres *p)
 
 /* ---------------------------------------------------------------- XML */
 
-static const XML_Memory_Handling_Suite res_mem = {
-	malloc, secret_realloc_wiped, secret_free_wiped
-};
-
 struct xctx {
-	XML_Parser xp;
 	struct pctx *x;
 	int depth;
 	int devices;			/* Device elements seen */
 	int in_first;			/* inside the first Device */
-	int badroot;
-	int doctype;
 };
 
 static void
@@ -192,10 +185,7 @@ xml_start(void *ud, const XML_Char *name, const XML_Char **atts)
 	struct plexres_conn *conn;
 	int d = c->depth++;
 
-	if (d == 0 && strcmp(name, "MediaContainer") != 0) {
-		c->badroot = 1;
-		XML_StopParser(c->xp, XML_FALSE);
-	} else if (d == 1 && strcmp(name, "Device") == 0) {
+	if (d == 1 && strcmp(name, "Device") == 0) {
 		if (++c->devices == 1) {
 			c->in_first = 1;
 			xml_attrs(c, NULL, atts);
@@ -219,50 +209,23 @@ xml_end(void *ud, const XML_Char *name)
 }
 
 static void
-xml_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
-    const XML_Char *pubid, int has_internal_subset)
-{
-	struct xctx *c = ud;
-
-	(void)name;
-	(void)sysid;
-	(void)pubid;
-	(void)has_internal_subset;
-	c->doctype = 1;
-	XML_StopParser(c->xp, XML_FALSE);
-}
-
-static void
 parse_xml(struct pctx *x, const char *s, size_t len)
 {
+	char why[PLEX_REASON_LEN];
+	enum plex_err err;
 	struct xctx c;
-	enum XML_Status st;
 
 	memset(&c, 0, sizeof(c));
 	c.x = x;
-	c.xp = XML_ParserCreate_MM(NULL, &res_mem, NULL);
-	if (c.xp == NULL) {
-		x->err = PLEX_ERR_NOMEM;
+	err = plex_parse_xml(s, len, &c, xml_start, xml_end, why,
+	    sizeof(why));
+	if (err == PLEX_ERR_NOMEM && x->err == PLEX_OK) {
+		x->err = err;
 		snprintf(x->reason, x->reasonlen, "out of memory");
-		return;
-	}
-	XML_SetUserData(c.xp, &c);
-	XML_SetElementHandler(c.xp, xml_start, xml_end);
-	XML_SetStartDoctypeDeclHandler(c.xp, xml_doctype);
-	XML_SetParamEntityParsing(c.xp, XML_PARAM_ENTITY_PARSING_NEVER);
-	st = XML_Parse(c.xp, s, (int)len, XML_TRUE);
-	if (c.doctype)
-		pfail(x, "malformed answer: XML with a DOCTYPE refused");
-	else if (c.badroot)
-		pfail(x, "malformed answer: root element is not "
-		    "MediaContainer");
-	else if (st != XML_STATUS_OK)
-		pfail(x, "malformed answer: invalid XML (%s) at line %lu",
-		    XML_ErrorString(XML_GetErrorCode(c.xp)),
-		    (unsigned long)XML_GetCurrentLineNumber(c.xp));
+	} else if (err != PLEX_OK)
+		pfail(x, "%s", why);
 	else if (c.devices == 0)
 		pfail(x, "malformed answer: no Device in MediaContainer");
-	XML_ParserFree(c.xp);
 }
 
 /* --------------------------------------------------------------- JSON */
