@@ -525,8 +525,10 @@ route_readyz(struct api *a, struct MHD_Connection *c)
 	json_t *missing = json_array();
 	size_t i;
 
+	/* a client's readiness is that of the servers it may see */
 	for (i = 0; engine_status_at(a->eng, i, &st) == 0; i++)
-		if (!st.ready)
+		if (!st.ready && api_authorize(a, c, "/readyz", st.name) ==
+		    AUTH_OK)
 			json_array_append_new(missing, json_string(st.name));
 	if (json_array_size(missing) == 0) {
 		json_decref(missing);

@@ -137,4 +137,25 @@ pass "keyed requests during reloads"
 
 grep -qF "$(cat "$T/alpha.old")" "$T/daemon.log" && fail "key in the log"
 stop_daemon || fail "SIGTERM: exit status $?"
+
+# /readyz speaks of the servers the client may see: demo is up, "dead"
+# (nothing listens there) never gets a token.
+write_config "clients = (
+  { name = \"alpha\"; key_file = \"$T/alpha.key\"; servers = [ \"demo\" ]; },
+  { name = \"beta\"; key_file = \"$T/beta.key\"; servers = [ \"dead\" ]; }
+);"
+sed -i "s|^  { name = \"demo\".*|&,\n  { name = \"dead\"; \
+url = \"http://127.0.0.1:1\"; token_file = \"$T/admin.token\"; }|" \
+    "$T/tokend.conf"
+start_daemon
+hdr alpha
+hdr beta
+alpha_ready() { [ "$(code /readyz alpha)" = 200 ]; }
+wait_for 10 alpha_ready || fail "/readyz for alpha (demo only)"
+[ "$(code /readyz beta)" = 503 ] &&
+    jq -e '.servers == ["dead"]' "$T/out.json" >/dev/null ||
+    fail "/readyz for beta: $(cat "$T/out.json")"
+[ "$(code /readyz)" = 401 ] || fail "/readyz without a key"
+pass "/readyz: ready for alpha, 503 naming only dead for beta"
+stop_daemon || fail "SIGTERM: exit status $?"
 check_no_secrets
