@@ -254,9 +254,8 @@ engine_lookup(struct engine *e, const char *name)
 	return NULL;
 }
 
-/* Resume every waiter; called with no lock held. */
-static void
-waiters_resume(struct engine_waiter *w)
+void
+engine_resume_all(struct engine_waiter *w)
 {
 	struct engine_waiter *next;
 
@@ -774,7 +773,7 @@ srv_step(struct srv *s, int64_t now)
 	pthread_mutex_unlock(&s->mu);
 
 	srv_start_identity(s);
-	waiters_resume(wake);
+	engine_resume_all(wake);
 	return d < deadline ? d : deadline;
 }
 
@@ -1031,7 +1030,7 @@ srv_retire(struct engine *e, struct srv *s)
 	}
 	stream_abort(s);
 	res_cache_abort(s->res, e->multi);
-	waiters_resume(wake);
+	engine_resume_all(wake);
 }
 
 void

@@ -154,6 +154,8 @@ enum engine_answer engine_refresh(struct engine *e, const char *name,
     const char *rejected, size_t rejected_len, int waited,
     struct engine_waiter *w, struct engine_token *out,
     struct engine_unavail *why);
+/* Resume every waiter of a detached list; call with no lock held. */
+void engine_resume_all(struct engine_waiter *w);
 /* Drop a waiter that gave up (its connection closed). */
 void engine_forget(struct engine *e, const char *name,
     struct engine_waiter *w);

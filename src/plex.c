@@ -390,10 +390,9 @@ done:
 	return err;
 }
 
-/* Pick the parser by the first non-blank byte; a UTF-8 BOM is blank. */
-static enum plex_err
-parse_fields(const char *body, size_t len, struct fields *f, char *reason,
-    size_t reasonlen)
+enum plex_err
+plex_body_start(const char *body, size_t len, size_t *start,
+    char *reason, size_t reasonlen)
 {
 	size_t i = 0;
 
@@ -409,13 +408,28 @@ parse_fields(const char *body, size_t len, struct fields *f, char *reason,
 	while (i < len && body[i] != '\0' &&
 	    strchr(" \t\r\n", body[i]) != NULL)
 		i++;
-	if (i < len && body[i] == '{')
-		return parse_json(body + i, len - i, f, reason, reasonlen);
-	if (i < len && body[i] == '<')
-		return parse_xml(body + i, len - i, f, reason, reasonlen);
+	*start = i;
+	if (i < len && (body[i] == '{' || body[i] == '<'))
+		return PLEX_OK;
 	reasonf(reason, reasonlen, "malformed answer: %s",
 	    i < len ? "neither JSON nor XML" : "empty body");
 	return PLEX_ERR_MALFORMED;
+}
+
+/* Pick the parser by the first non-blank byte. */
+static enum plex_err
+parse_fields(const char *body, size_t len, struct fields *f, char *reason,
+    size_t reasonlen)
+{
+	enum plex_err err;
+	size_t i;
+
+	err = plex_body_start(body, len, &i, reason, reasonlen);
+	if (err != PLEX_OK)
+		return err;
+	if (body[i] == '{')
+		return parse_json(body + i, len - i, f, reason, reasonlen);
+	return parse_xml(body + i, len - i, f, reason, reasonlen);
 }
 
 /* PLEX_OK when field i was found as a string that fits. */

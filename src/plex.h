@@ -121,6 +121,13 @@ enum plex_err plex_parse_identity(const char *body, size_t len,
     char *reason, size_t reasonlen);
 
 /*
+ * Where a Plex answer begins: past a UTF-8 BOM and blanks, at a '{'
+ * (JSON) or a '<' (XML).  PLEX_OK with *start set, or PLEX_ERR_TOOBIG /
+ * PLEX_ERR_MALFORMED with a reason.
+ */
+enum plex_err plex_body_start(const char *body, size_t len, size_t *start,
+    char *reason, size_t reasonlen);
+/*
  * Parse an XML answer with expat, hardened for hostile input: a wiping
  * allocator, no DOCTYPE and no entity declarations (refused), and the
  * root element must be MediaContainer.  start and end see every element

@@ -347,36 +347,25 @@ plexres_parse(const char *body, size_t len, struct plexres **out,
     char *reason, size_t reasonlen)
 {
 	struct pctx x;
-	size_t i = 0;
+	enum plex_err err;
+	size_t i;
 
 	*out = NULL;
 	memset(&x, 0, sizeof(x));
 	x.reason = reason;
 	x.reasonlen = reasonlen;
-	if (body == NULL)
-		len = 0;
-	if (len > PLEX_BODY_MAX) {
-		snprintf(reason, reasonlen, "answer larger than %d bytes",
-		    PLEX_BODY_MAX);
-		return PLEX_ERR_TOOBIG;
-	}
+	err = plex_body_start(body, len, &i, reason, reasonlen);
+	if (err != PLEX_OK)
+		return err;
 	x.p = calloc(1, sizeof(*x.p));
 	if (x.p == NULL) {
 		snprintf(reason, reasonlen, "out of memory");
 		return PLEX_ERR_NOMEM;
 	}
-	if (len >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0)
-		i = 3;
-	while (i < len && body[i] != '\0' &&
-	    strchr(" \t\r\n", body[i]) != NULL)
-		i++;
-	if (i < len && body[i] == '{')
+	if (body[i] == '{')
 		parse_json(&x, body + i, len - i);
-	else if (i < len && body[i] == '<')
-		parse_xml(&x, body + i, len - i);
 	else
-		pfail(&x, "malformed answer: %s", i < len ?
-		    "neither JSON nor XML" : "empty body");
+		parse_xml(&x, body + i, len - i);
 	if (x.err == PLEX_OK)
 		check_whole(&x);
 	if (x.err != PLEX_OK) {

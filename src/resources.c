@@ -53,18 +53,6 @@ struct res_cache {
 
 /* ------------------------------------------------------------ helpers */
 
-static void
-wake(struct engine_waiter *w)
-{
-	struct engine_waiter *next;
-
-	for (; w != NULL; w = next) {
-		next = w->next;
-		w->next = NULL;
-		w->resume(w->arg);
-	}
-}
-
 /* Move every waiter of e onto *list. */
 static void
 take_waiters(struct ent *e, struct engine_waiter **list)
@@ -174,7 +162,7 @@ res_cache_abort(struct res_cache *rc, CURLM *multi)
 		take_waiters(e, &list);
 	}
 	pthread_mutex_unlock(&rc->mu);
-	wake(list);
+	engine_resume_all(list);
 }
 
 void
@@ -340,7 +328,7 @@ res_step(struct res_cache *rc, const struct res_upstream *u,
 	if (next != TOK_NEVER)
 		log_warnx("%s: out of memory asking for resources; retrying",
 		    rc->server);
-	wake(list);
+	engine_resume_all(list);
 	return next;
 }
 
@@ -412,5 +400,5 @@ res_done(struct res_cache *rc, struct plex_req *r,
 	take_waiters(e, &list);
 	pthread_mutex_unlock(&rc->mu);
 	report(rc, source, res, fp, nconn);
-	wake(list);
+	engine_resume_all(list);
 }
