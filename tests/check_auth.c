@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "config.h"
 #include "secret.h"
+#include "testlib.h"
 
 START_TEST(test_host_loopback)
 {
@@ -148,12 +149,5 @@ auth_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(auth_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_run(auth_suite());
 }

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "log.h"
 #include "secret.h"
+#include "testlib.h"
 
 /* Every secret in these files starts with this; no message may hold it. */
 #define MARK "SeCrEt"
@@ -1003,11 +1004,5 @@ config_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_run(config_suite());
 }

@@ -19,34 +19,9 @@
 #include "plex.h"
 #include "plexres.h"
 #include "secret.h"
+#include "testlib.h"
 
 #define SRC_TOKEN "src-AAAAbbbbCCCCddddEEEEffff"
-
-static char *
-slurp(const char *name, size_t *lenp)
-{
-	const char *top = getenv("top_srcdir");
-	char path[1024];
-	char *buf;
-	FILE *f;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/tests/data/%s",
-	    top != NULL ? top : ".", name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s (set top_srcdir)", path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert(buf != NULL);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*lenp = (size_t)n;
-	return buf;
-}
 
 static struct plexres *
 parse_file(const char *name, enum plex_err want, char *reason,
@@ -57,7 +32,7 @@ parse_file(const char *name, enum plex_err want, char *reason,
 	size_t len;
 	char *body;
 
-	body = slurp(name, &len);
+	body = test_slurp(name, &len);
 	err = plexres_parse(body, len, &p, reason, reasonlen);
 	ck_assert_msg(err == want, "%s: %s (%s)", name, plex_strerror(err),
 	    reason);
@@ -455,15 +430,11 @@ front_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
+	int rc;
 
 	if (plex_global_init() == -1)
 		return 99;
-	sr = srunner_create(front_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = test_run(front_suite());
 	plex_global_cleanup();
-	return failed == 0 ? 0 : 1;
+	return rc;
 }

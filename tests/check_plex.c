@@ -22,6 +22,7 @@
 
 #include "plex.h"
 #include "secret.h"
+#include "testlib.h"
 
 #define ADMIN "sim-admin-token-1"
 #define TRANSIENT "transient-0123456789abcdef"
@@ -31,32 +32,6 @@
 
 /* ------------------------------------------------------------ data */
 
-static char *
-slurp(const char *name, size_t *lenp)
-{
-	const char *top = getenv("top_srcdir");
-	char path[1024];
-	char *buf;
-	FILE *f;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/tests/data/%s",
-	    top != NULL ? top : ".", name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s (set top_srcdir)", path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert(buf != NULL);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*lenp = (size_t)n;
-	return buf;
-}
-
 static enum plex_err
 parse_token_file(const char *name, struct secret **tok, char *reason,
     size_t reasonlen)
@@ -65,7 +40,7 @@ parse_token_file(const char *name, struct secret **tok, char *reason,
 	size_t len;
 	char *body;
 
-	body = slurp(name, &len);
+	body = test_slurp(name, &len);
 	err = plex_parse_token(body, len, tok, reason, reasonlen);
 	free(body);
 	return err;
@@ -171,7 +146,7 @@ START_TEST(test_parse_prefixes)
 	char *body, *cut;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		body = slurp(names[i], &len);
+		body = test_slurp(names[i], &len);
 		for (k = 0; k < len; k++) {
 			cut = malloc(k + 1);
 			ck_assert(cut != NULL);
@@ -196,7 +171,7 @@ parse_identity_file(const char *name, char *mid, char *ver, char *reason)
 	size_t len;
 	char *body;
 
-	body = slurp(name, &len);
+	body = test_slurp(name, &len);
 	err = plex_parse_identity(body, len, mid, ver, reason,
 	    PLEX_REASON_LEN);
 	free(body);
@@ -733,11 +708,5 @@ plex_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(plex_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_run(plex_suite());
 }

@@ -22,6 +22,7 @@
 
 #include "secret.h"
 #include "store.h"
+#include "testlib.h"
 
 #define URL "http://127.0.0.1:32400"
 #define ADMIN "admin-Tok3n"
@@ -746,13 +747,6 @@ store_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	umask(022);
-	sr = srunner_create(store_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_run(store_suite());
 }

@@ -18,6 +18,7 @@
 #include <check.h>
 
 #include "token.h"
+#include "testlib.h"
 
 #define SEC	1000LL
 #define MIN	(60 * SEC)
@@ -1052,12 +1053,5 @@ token_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(token_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_run(token_suite());
 }
